@@ -1,0 +1,33 @@
+# The README's two commands: `make run` (the main job on the default model) and `make test`.
+# Both build the virtual environment and fetch the default model on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test model bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# No NVIDIA GPU: take the CPU wheel of torch (an unpinned torch pulls a multi-GB CUDA build).
+	@# With a GPU, or a torch already installed, leave torch to pip and the machine.
+	if ! $(BIN)/python -c "import torch" 2>/dev/null && ! nvidia-smi -L >/dev/null 2>&1; then \
+	    $(BIN)/python -m pip install --quiet torch==2.13.0; fi
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+model: $(STAMP)
+	$(BIN)/goldgate models pull
+
+run: model
+	$(BIN)/goldgate generate "What is the capital of France?"
+
+test: model
+	$(BIN)/python -m pytest
+
+bench: model
+	$(BIN)/python bench/engine_generate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,130 @@
+"""Load a model (GGUF file or Hugging Face safetensors folder) onto a device, ready to generate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from safetensors import SafetensorError, safe_open
+
+from engine.config import ModelConfig
+from engine.errors import ModelFileError
+from engine.gguf_file import open_gguf
+from engine.model import Transformer
+from engine.model_store import sha256_file
+from engine.tokenizer import Tokenizer
+from engine.weights import GGUF_GLOBAL, GGUF_LAYER, HF_GLOBAL, HF_LAYER, build_state_dict, gguf_transforms
+
+
+@dataclass
+class LoadedModel:
+    model: Transformer
+    tokenizer: Tokenizer
+    config: ModelConfig
+    model_id: str
+    weights_sha256: str
+    device: torch.device
+    dtype: torch.dtype
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def default_dtype(device: torch.device) -> torch.dtype:
+    return torch.bfloat16 if device.type == "cuda" else torch.float32
+
+
+def load_model(path: Path, *, device: torch.device | str | None = None,
+               dtype: torch.dtype | None = None) -> LoadedModel:
+    path = Path(path)
+    device = torch.device(device) if device is not None else default_device()
+    dtype = dtype or default_dtype(device)
+    if path.is_dir():
+        cfg, tokenizer, state, digest = _read_hf_folder(path)
+    elif path.is_file():
+        cfg, tokenizer, state, digest = _read_gguf(path)
+    else:
+        raise ModelFileError(f"{path}: model file not found")
+
+    with torch.device("meta"):
+        model = Transformer(cfg)
+    if cfg.tie_embeddings:
+        state["output.weight"] = state["tok_embeddings.weight"]
+    model.load_state_dict(state, strict=True, assign=True)
+    if cfg.tie_embeddings:  # assign=True replaced both parameters; share them again
+        model.output.weight = model.tok_embeddings.weight
+    model = model.to(device=device, dtype=dtype).eval().requires_grad_(False)
+    if device.type == "cpu" and dtype == torch.float32:
+        _store_linear_weights_input_major(model)
+    return LoadedModel(model=model, tokenizer=tokenizer, config=cfg, model_id=path.stem if path.is_file() else path.name,
+                       weights_sha256=digest, device=device, dtype=dtype)
+
+
+def _store_linear_weights_input_major(model: Transformer) -> None:
+    """Keep each fp32 matrix in [in, out] memory order (same values, same shapes, a transposed view).
+
+    A decode step reads every weight once, so on CPU it is memory-bound; MKL's fp32 GEMV reads the
+    [in, out] order about 25% faster here (the layers 28.5 -> 22.3 ms, the 113 MB output projection
+    7.0 -> 4.2 ms). A tied output projection gets its own copy, so embedding lookups stay row-major.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            module.weight = nn.Parameter(module.weight.detach().t().contiguous().t(), requires_grad=False)
+
+
+def _expected_shapes(cfg: ModelConfig) -> dict[str, torch.Size]:
+    with torch.device("meta"):
+        shapes = {k: v.shape for k, v in Transformer(cfg).state_dict().items()}
+    if cfg.tie_embeddings:
+        shapes.pop("output.weight")
+    return shapes
+
+
+def _read_gguf(path: Path):
+    f = open_gguf(path)
+    names = set(f.tensor_names)
+    vocab_size = f.shape("token_embd.weight")[0]
+    cfg = ModelConfig.from_gguf(f.metadata, vocab_size=vocab_size, tie_embeddings="output.weight" not in names,
+                                source=str(path))
+    tokenizer = Tokenizer.from_gguf(f)
+    state = build_state_dict(cfg, _expected_shapes(cfg), names, f.tensor, GGUF_GLOBAL, GGUF_LAYER,
+                             source=str(path), transforms=gguf_transforms(cfg))
+    return cfg, tokenizer, state, sha256_file(path)
+
+
+def _read_hf_folder(folder: Path):
+    cfg_path = folder / "config.json"
+    if not cfg_path.is_file():
+        raise ModelFileError(f"{folder}: config.json not found")
+    try:
+        raw = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{cfg_path}: invalid JSON at line {e.lineno} ({e.msg})") from None
+    cfg = ModelConfig.from_hf(raw, source=str(cfg_path))
+    tokenizer = Tokenizer.from_hf_folder(folder)
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise ModelFileError(f"{folder}: no .safetensors files")
+    handles, where = [], {}
+    try:
+        for file in files:
+            h = safe_open(file, framework="pt")
+            handles.append(h)
+            where.update({k: h for k in h.keys()})
+    except SafetensorError as e:
+        raise ModelFileError(f"{file}: not a valid safetensors file ({e})") from None
+    names = set(where) - ({"lm_head.weight"} if cfg.tie_embeddings else set())
+
+    def read(name: str):
+        return where[name].get_tensor(name).float().numpy()
+
+    state = build_state_dict(cfg, _expected_shapes(cfg), names, read, HF_GLOBAL, HF_LAYER, source=str(folder))
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(bytes.fromhex(sha256_file(file)))
+    return cfg, tokenizer, state, digest.hexdigest()

@@ -1,0 +1,54 @@
+"""What a caller hands the engine and what it gets back."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.sampling import SamplingParams
+
+FinishReason = Literal["stop", "length"]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A raw `prompt`, or chat `messages` rendered with the model's chat template."""
+
+    prompt: str | None = None
+    messages: tuple[dict[str, Any], ...] | None = None
+    params: SamplingParams = field(default_factory=SamplingParams)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds, measured from when the request reached the engine."""
+
+    queue_s: float  # waiting before its prefill started
+    time_to_first_token_s: float
+    total_s: float
+    decode_s: float  # from first to last token
+
+    def time_per_output_token_s(self, completion_tokens: int) -> float:
+        return self.decode_s / (completion_tokens - 1) if completion_tokens > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    request_id: str
+    text: str
+    token_ids: tuple[int, ...]
+    finish_reason: FinishReason
+    usage: Usage
+    timings: Timings

@@ -1,0 +1,1 @@
+"""The eval harness and the `goldgate` command line."""

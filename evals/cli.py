@@ -1,0 +1,38 @@
+"""`goldgate`: one parser, one place that turns bad input into a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.errors import EngineError
+from evals import cli_generate, cli_models
+
+EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A flag's value is wrong in a way argparse cannot see (names the flag)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="goldgate", description="Evals and observability on goldgate's own engine.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cli_generate.register(commands)
+    cli_models.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # argparse itself exits 2 on usage errors
+    try:
+        return args.handler(args)
+    except (EngineError, UsageError) as e:
+        print(f"goldgate: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Bad input on the command line: one line naming the problem, exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gguf import GGMLQuantizationType as Q
+
+from evals.cli import main
+from tests.tiny_models import write_gguf
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as e:  # argparse's own usage errors
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("goldgate: error:"), err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_missing_model_file(capsys, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    assert_one_line_error(*run_cli(capsys, "generate", "hi", "--model", str(missing))[::2], str(missing))
+
+
+def test_truncated_gguf(capsys, tmp_path: Path, tiny_gguf: Path) -> None:
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny_gguf.read_bytes()[: tiny_gguf.stat().st_size * 2 // 3])
+    assert_one_line_error(*run_cli(capsys, "generate", "hi", "--model", str(cut))[::2], str(cut), "truncated")
+
+
+def test_corrupt_gguf(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + os.urandom(4096))
+    assert_one_line_error(*run_cli(capsys, "generate", "hi", "--model", str(bad))[::2], str(bad), "not a valid GGUF")
+
+
+def test_unsupported_architecture(capsys, tmp_path: Path) -> None:
+    path = write_gguf(tmp_path / "mamba.gguf", arch="mamba")
+    assert_one_line_error(*run_cli(capsys, "generate", "hi", "--model", str(path))[::2], "'mamba'", "not supported")
+
+
+def test_unsupported_tensor_type(capsys, tmp_path: Path) -> None:
+    raw = np.random.default_rng(0).integers(0, 255, size=(64, 64 // 32 * 22), dtype=np.uint8)  # Q5_0: 22 B / 32
+    path = write_gguf(tmp_path / "k.gguf", raw_override={"blk.0.attn_output.weight": (raw, Q.Q5_0)})
+    assert_one_line_error(*run_cli(capsys, "generate", "hi", "--model", str(path))[::2],
+                          "blk.0.attn_output.weight", "Q5_0", "not supported")
+
+
+def test_prompt_longer_than_the_context_window(capsys, tiny_gguf: Path) -> None:
+    code, _, err = run_cli(capsys, "generate", "word " * 100, "--model", str(tiny_gguf))
+    assert_one_line_error(code, err, "context window", "64")
+
+
+@pytest.mark.parametrize("flag,value", [("--temperature", "-1"), ("--top-p", "0"), ("--top-p", "1.5"),
+                                        ("--max-tokens", "0"), ("--top-k", "-3")])
+def test_invalid_sampling_values_name_the_flag(capsys, tiny_gguf: Path, flag: str, value: str) -> None:
+    code, _, err = run_cli(capsys, "generate", "hi", "--model", str(tiny_gguf), flag, value)
+    assert_one_line_error(code, err, flag, value)
+
+
+def test_non_numeric_flag_is_a_usage_error(capsys) -> None:
+    code, _, err = run_cli(capsys, "generate", "hi", "--temperature", "warm")
+    assert code == 2 and "--temperature" in err and "Traceback" not in err
+
+
+def test_the_installed_console_script_exits_2(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("goldgate")
+    done = subprocess.run([str(exe), "generate", "hi", "--model", str(tmp_path / "absent.gguf")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "absent.gguf" in done.stderr
+
+
+def test_tiny_model_generates_through_the_cli(capsys, tiny_gguf: Path) -> None:
+    code, out, _ = run_cli(capsys, "generate", "hi", "--model", str(tiny_gguf), "--max-tokens", "5", "--temperature", "0")
+    assert code == 0 and out.endswith("\n")
