@@ -10,6 +10,7 @@ import torch
 import transformers
 from gguf import GGMLQuantizationType as Q
 
+from engine.cpu_layout import ColumnShardedLinear
 from engine.loader import load_model
 from engine.model import attention_mask
 from tests.tiny_models import hf_state_dict, write_gguf, write_hf_folder
@@ -65,9 +66,19 @@ def test_fused_matrices_hold_the_source_rows_in_order(tmp_path: Path) -> None:
     torch.testing.assert_close(m.layers[1].feed_forward.w13.weight, torch.cat([gate, up]), atol=0, rtol=0)
 
 
-def test_cpu_fp32_weights_are_stored_input_major_without_changing_values(tmp_path: Path) -> None:
+def test_cpu_fp32_linears_are_column_sharded_without_changing_values(tmp_path: Path) -> None:
     sd = hf_state_dict(seed=2)
     m = load_model(write_hf_folder(tmp_path / "hf", sd), device="cpu").model
-    w = m.layers[0].attention.wo.weight
-    assert w.shape == (64, 64) and w.t().is_contiguous()
-    assert np.array_equal(w.numpy(), sd["model.layers.0.self_attn.o_proj.weight"].numpy())
+    wo = m.layers[0].attention.wo
+    assert isinstance(wo, ColumnShardedLinear) and wo.shards.shape[0] == torch.get_num_threads()
+    assert np.array_equal(wo.weight.numpy(), sd["model.layers.0.self_attn.o_proj.weight"].numpy())
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 64), (1, 7, 64), (3, 5, 64)], ids=str)
+@pytest.mark.parametrize("n_shards", [1, 2, 4])
+def test_column_sharded_linear_equals_nn_linear(shape, n_shards) -> None:
+    g = torch.Generator().manual_seed(0)
+    dense = torch.nn.Linear(64, 96, bias=False)
+    dense.weight.data = torch.randn(96, 64, generator=g)
+    x = torch.randn(*shape, generator=g)
+    torch.testing.assert_close(ColumnShardedLinear(dense.weight, n_shards)(x), dense(x), atol=1e-5, rtol=1e-5)

@@ -1,0 +1,74 @@
+"""The real default model against transformers loading the same GGUF: logits, greedy tokens, prompts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine import GenerationRequest, SamplingParams
+from engine.model import attention_mask
+
+pytestmark = pytest.mark.model
+
+CHATS = [
+    [{"role": "user", "content": "What is the capital of France?"}],
+    [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Is water wet?"}],
+    [{"role": "user", "content": "Write a haiku about autumn leaves."}],
+    [{"role": "user", "content": "Hi!"}, {"role": "assistant", "content": "Hello! How can I help?"},
+     {"role": "user", "content": "Tell me a fun fact about octopuses."}],
+    [{"role": "user", "content": "Explain why the sky is blue in two sentences."}],
+    [{"role": "user", "content": "List three uses of a paperclip, as a numbered list."}],
+]
+
+
+def test_chat_template_is_string_identical(real_engine, hf_reference) -> None:
+    tok, _ = hf_reference
+    for chat in CHATS:
+        for add in (True, False):
+            ours = real_engine.tokenizer.chat_template.render(chat, add_generation_prompt=add)
+            assert ours == tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=add)
+
+
+def test_token_ids_match_transformers_on_text_without_digits(real_engine, hf_reference) -> None:
+    tok, _ = hf_reference
+    texts = [real_engine.tokenizer.chat_template.render(c) for c in CHATS] + [
+        "  leading spaces, tabs\tand\nnewlines", "naïve café — ☕ emoji 🤖 and 中文", "<|im_start|>user\nx<|im_end|>"]
+    for text in texts:
+        assert real_engine.tokenizer.encode(text) == tok(text, add_special_tokens=False).input_ids, text
+
+
+def test_digits_are_split_one_by_one_as_smollm_was_trained(real_engine) -> None:
+    """llama.cpp's `smollm` pre-tokenizer isolates every digit; transformers' GGUF converter does not."""
+    tokenizer = real_engine.tokenizer
+    ids = tokenizer.encode("12345 + 678")
+    assert [tokenizer.decode([i]) for i in ids] == ["1", "2", "3", "4", "5", " +", " ", "6", "7", "8"]
+
+
+def test_last_position_logits_agree_within_1e_3(real_engine, hf_reference, device) -> None:
+    tok, ref = hf_reference
+    model = real_engine.model
+    for chat in CHATS[:4]:
+        ids = real_engine.tokenizer.encode(real_engine.tokenizer.chat_template.render(chat))
+        tokens = torch.tensor([ids], device=device)
+        pos = torch.arange(len(ids), device=device)[None]
+        model.setup_caches(1, len(ids))
+        with torch.inference_mode():
+            ours = model(tokens, pos, kv_len=len(ids), mask=attention_mask(pos, len(ids)), last_only=True)[0, -1]
+            theirs = ref(tokens).logits[0, -1].float()
+        assert (ours - theirs).abs().max().item() < 1e-3
+
+
+def test_greedy_64_token_continuations_are_identical(real_engine, hf_reference, device) -> None:
+    tok, ref = hf_reference
+    params = SamplingParams(temperature=0, max_tokens=64)
+    chats = [CHATS[i] for i in (0, 2, 3, 4, 5)]
+    ours = real_engine.generate([GenerationRequest(messages=tuple(c), params=params) for c in chats])
+    long_enough = 0
+    for chat, result in zip(chats, ours):
+        ids = real_engine.tokenizer.encode(real_engine.tokenizer.chat_template.render(chat))
+        with torch.inference_mode():
+            out = ref.generate(torch.tensor([ids], device=device), max_new_tokens=64, do_sample=False,
+                               eos_token_id=sorted(real_engine.tokenizer.eos_ids), pad_token_id=0)
+        assert list(result.token_ids) == out[0, len(ids):].tolist(), chat
+        long_enough += len(result.token_ids) >= 32
+    assert long_enough >= 3  # the comparison covers real continuations, not a few tokens before EOS
