@@ -29,14 +29,16 @@ def test_top_k_keeps_exactly_the_k_largest(values, k) -> None:
 @settings(deadline=None)
 @given(logits_strategy(), st.floats(0.01, 1.0))
 def test_top_p_keeps_the_smallest_prefix_reaching_p(values, p) -> None:
-    kept = filter_logits(torch.tensor(values), temperature=1.0, top_k=0, top_p=p).isfinite().numpy()
+    kept = set(np.flatnonzero(filter_logits(torch.tensor(values), temperature=1.0, top_k=0, top_p=p).isfinite().numpy()))
     probs = np.exp(np.float64(values) - max(values))
     probs /= probs.sum()
     order = np.argsort(-probs)
     mass_before = np.concatenate([[0.0], np.cumsum(probs[order])[:-1]])
-    expected = set(order[mass_before <= p + 1e-6])  # a token stays while the mass before it has not passed p
-    assert set(np.flatnonzero(kept)) <= expected and order[0] in set(np.flatnonzero(kept))
-    assert len(expected) - len(set(np.flatnonzero(kept))) <= 1  # float32 vs float64 at the boundary
+    expected = set(order[mass_before <= p])  # a token stays while the mass before it has not passed p
+    assert order[0] in kept
+    # float32 against float64 may disagree only on tokens whose mass sits at the rounding boundary
+    assert sum(probs[i] for i in kept ^ expected) < 1e-5
+    assert sum(probs[i] for i in kept) >= min(p, 1.0) - 1e-5
 
 
 def test_greedy_is_argmax_and_ignores_the_generator() -> None:
