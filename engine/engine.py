@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence as Seq
+from typing import Iterator, Sequence
 
 import torch
 
 from engine.errors import ContextLengthError, InvalidRequestError
-from engine.generate import Sequence, generate_batch
+from engine.generate import SequenceState, generate_batch
 from engine.loader import LoadedModel, load_model
 from engine.request import GenerationRequest, GenerationResult
 from engine.sampling import make_generator
@@ -52,7 +52,7 @@ class Engine:
             raise InvalidRequestError(f"messages: model {self.model_id} has no chat template; send a prompt")
         return self.tokenizer.chat_template.render(request.messages)
 
-    def _prepare(self, request: GenerationRequest, arrived: float) -> Sequence:
+    def _prepare(self, request: GenerationRequest, arrived: float) -> SequenceState:
         ids = self.tokenizer.encode(self.render_prompt(request))
         if len(ids) >= self.context_window:
             raise ContextLengthError(
@@ -60,17 +60,17 @@ class Engine:
                 f"tokens and at least one must be left to generate"
             )
         p = request.params
-        return Sequence(request=request, prompt_ids=ids,
+        return SequenceState(request=request, prompt_ids=ids,
                         max_new_tokens=min(p.max_tokens, self.context_window - len(ids)),
                         generator=make_generator(p.seed, self.loaded.device),
                         text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived)
 
-    def _run(self, requests: Seq[GenerationRequest]) -> tuple[list[Sequence], Iterator[tuple[int, str]]]:
+    def _run(self, requests: Sequence[GenerationRequest]) -> tuple[list[SequenceState], Iterator[tuple[int, str]]]:
         arrived = time.perf_counter()
         seqs = [self._prepare(r, arrived) for r in requests]  # validate all before generating any
         return seqs, generate_batch(self.model, seqs, self.tokenizer.eos_ids, self.loaded.device)
 
-    def generate(self, requests: Seq[GenerationRequest]) -> list[GenerationResult]:
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         if not requests:
             return []
         seqs, events = self._run(requests)

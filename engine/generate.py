@@ -20,7 +20,7 @@ from engine.text_stream import TextStream
 
 
 @dataclass
-class Sequence:
+class SequenceState:
     request: GenerationRequest
     prompt_ids: list[int]
     max_new_tokens: int
@@ -67,7 +67,7 @@ def decode_one_token(model: Transformer, tokens: list[int], positions: list[int]
     return model(torch.tensor(tokens, device=device)[:, None], input_pos, kv_len=kv_len, mask=mask)[:, 0]
 
 
-def generate_batch(model: Transformer, seqs: list[Sequence], eos_ids: frozenset[int],
+def generate_batch(model: Transformer, seqs: list[SequenceState], eos_ids: frozenset[int],
                    device: torch.device) -> Iterator[tuple[int, str]]:
     """Generate every sequence to completion, yielding (sequence index, new text) as text appears."""
     model.setup_caches(len(seqs), max(len(s.prompt_ids) + s.max_new_tokens for s in seqs))
@@ -88,7 +88,7 @@ def generate_batch(model: Transformer, seqs: list[Sequence], eos_ids: frozenset[
         logits = decode_one_token(model, [s.out[-1] for s in seqs], [s.next_pos for s in seqs], device)
 
 
-def _append(i: int, s: Sequence, token: int, eos_ids: frozenset[int], now: float) -> Iterator[tuple[int, str]]:
+def _append(i: int, s: SequenceState, token: int, eos_ids: frozenset[int], now: float) -> Iterator[tuple[int, str]]:
     if not s.out:
         s.first_token_at = now
     s.last_token_at = now
