@@ -35,9 +35,7 @@ class ColumnShardedLinear(nn.Module):
         lead = x.shape[:-1]
         rows = x.reshape(1, -1, self.in_features).expand(self.shards.shape[0], -1, -1)  # [S, M, in]
         y = torch.bmm(rows, self.shards)  # [S, M, out/S]
-        if y.shape[1] == 1:  # one row: shard-major is already the concatenated order
-            return y.reshape(*lead, self.out_features)
-        return y.transpose(0, 1).reshape(*lead, self.out_features)  # [M, S, out/S] -> [..., out]
+        return y.transpose(0, 1).reshape(*lead, self.out_features)  # [M, S, out/S] -> [..., out]; a view when M == 1
 
 
 def shard_linears_for_cpu(model: nn.Module, n_shards: int | None = None) -> None:

@@ -61,9 +61,9 @@ class Engine:
             )
         p = request.params
         return SequenceState(request=request, prompt_ids=ids,
-                        max_new_tokens=min(p.max_tokens, self.context_window - len(ids)),
-                        generator=make_generator(p.seed, self.loaded.device),
-                        text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived)
+                             max_new_tokens=min(p.max_tokens, self.context_window - len(ids)),
+                             generator=make_generator(p.seed, self.loaded.device),
+                             text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived)
 
     def _run(self, requests: Sequence[GenerationRequest]) -> tuple[list[SequenceState], Iterator[tuple[int, str]]]:
         arrived = time.perf_counter()
