@@ -21,13 +21,14 @@ model: $(STAMP)
 	$(BIN)/goldgate models pull
 
 run: model
-	$(BIN)/goldgate generate "What is the capital of France?"
+	$(BIN)/goldgate run datasets/general-v1/suite.yaml
 
 test: model
 	$(BIN)/python -m pytest
 
 bench: model
 	$(BIN)/python bench/engine_generate.py
+	$(BIN)/python bench/eval_throughput.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -24,15 +24,18 @@ class KVCache(nn.Module):
         self.register_buffer("k", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
         self.register_buffer("v", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
 
-    def update(self, input_pos: Tensor, k: Tensor, v: Tensor, kv_len: int) -> tuple[Tensor, Tensor]:
-        # input_pos: [B, T]; k, v: [B, n_kv, T, hd]
-        if input_pos.shape[0] == 1:  # one sequence: a plain index copy along the position axis
+    def update(self, input_pos: Tensor, k: Tensor, v: Tensor, kv_len: int,
+               slots: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        # input_pos: [B, T]; k, v: [B, n_kv, T, hd]; slots: [B] cache rows of the batch (None: rows 0..B-1)
+        if slots is None and input_pos.shape[0] == 1:  # one sequence: a plain index copy along the position axis
             self.k[:1].index_copy_(2, input_pos[0], k)
             self.v[:1].index_copy_(2, input_pos[0], v)
             return self.k[:1, :, :kv_len], self.v[:1, :, :kv_len]
-        rows = torch.arange(input_pos.shape[0], device=input_pos.device)[:, None]  # [B, 1]
-        self.k[rows, :, input_pos] = k.transpose(1, 2)  # indexed view is [B, T, n_kv, hd]
-        self.v[rows, :, input_pos] = v.transpose(1, 2)
+        rows = slots if slots is not None else torch.arange(input_pos.shape[0], device=input_pos.device)
+        self.k[rows[:, None], :, input_pos] = k.transpose(1, 2)  # indexed view is [B, T, n_kv, hd]
+        self.v[rows[:, None], :, input_pos] = v.transpose(1, 2)
+        if slots is not None:  # a few sequences joining a running batch: gather their rows
+            return self.k[slots, :, :kv_len], self.v[slots, :, :kv_len]
         return self.k[:, :, :kv_len], self.v[:, :, :kv_len]
 
 
@@ -64,7 +67,7 @@ class Attention(nn.Module):
         self.kv_cache: KVCache | None = None
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, input_pos: Tensor,
-                mask: Tensor | None, kv_len: int) -> Tensor:
+                mask: Tensor | None, kv_len: int, slots: Tensor | None) -> Tensor:
         B, T, D = x.shape
         n_qk = self.n_heads + self.n_kv_heads
         qkv = self.wqkv(x).view(B, T, n_qk + self.n_kv_heads, self.head_dim)
@@ -72,7 +75,7 @@ class Attention(nn.Module):
         q = qk[:, :, : self.n_heads].transpose(1, 2)  # [B, nh, T, hd]
         k = qk[:, :, self.n_heads :].transpose(1, 2)  # [B, nkv, T, hd]
         v = qkv[:, :, n_qk:].transpose(1, 2)  # [B, nkv, T, hd]
-        k, v = self.kv_cache.update(input_pos, k, v, kv_len)  # [B, nkv, kv_len, hd]
+        k, v = self.kv_cache.update(input_pos, k, v, kv_len, slots)  # [B, nkv, kv_len, hd]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)  # [B, nh, T, hd]
         return self.wo(y.transpose(1, 2).reshape(B, T, D))
 
@@ -107,8 +110,8 @@ class TransformerBlock(nn.Module):
         self.feed_forward = FeedForward(cfg)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, input_pos: Tensor,
-                mask: Tensor | None, kv_len: int) -> Tensor:
-        h = x + self.attention(self.attention_norm(x), cos, sin, input_pos, mask, kv_len)
+                mask: Tensor | None, kv_len: int, slots: Tensor | None) -> Tensor:
+        h = x + self.attention(self.attention_norm(x), cos, sin, input_pos, mask, kv_len, slots)
         return h + self.feed_forward(self.ffn_norm(h))
 
 
@@ -135,8 +138,11 @@ class Transformer(nn.Module):
             self.rope_cos, self.rope_sin = rope_tables(self.config, weight.device)
 
     def forward(self, tokens: Tensor, input_pos: Tensor, *, kv_len: int,
-                mask: Tensor | None = None, last_only: bool = False) -> Tensor:
+                mask: Tensor | None = None, last_only: bool = False, slots: Tensor | None = None) -> Tensor:
         """Logits for `tokens` [B, T] at positions `input_pos` [B, T], attending to cache[:kv_len].
+
+        `slots` [B] names the cache rows of a batch smaller than the cache (sequences joining a
+        running batch); without it, row i of the batch is row i of the cache.
 
         `mask` [B, 1, T, kv_len] (True = attend) is needed unless every row attends to all of
         cache[:kv_len]; `attention_mask` builds it.
@@ -146,7 +152,7 @@ class Transformer(nn.Module):
         sin = self.rope_sin[input_pos].to(dtype).unsqueeze(2)
         x = self.tok_embeddings(tokens)  # [B, T, dim]
         for layer in self.layers:
-            x = layer(x, cos, sin, input_pos, mask, kv_len)
+            x = layer(x, cos, sin, input_pos, mask, kv_len, slots)
         if last_only:
             x = x[:, -1:]
         return self.output(self.norm(x)).float()  # [B, T or 1, vocab]

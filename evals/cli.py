@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from engine.errors import EngineError
-from evals import cli_generate, cli_models
+from evals import cli_datasets, cli_generate, cli_models, cli_run, cli_runs
+from evals.errors import EvalInputError
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -20,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_generate.register(commands)
     cli_models.register(commands)
+    cli_run.register(commands)
+    cli_datasets.register(commands)
+    cli_runs.register(commands)
     return parser
 
 
@@ -27,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on usage errors
     try:
         return args.handler(args)
-    except (EngineError, UsageError) as e:
+    except (EngineError, EvalInputError, UsageError) as e:
         print(f"goldgate: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -1,0 +1,154 @@
+"""Golden sets: JSONL examples validated line by line, pinned by the SHA-256 of the file's bytes.
+
+Everything that can be wrong with a set is found here, before any generation: a run never
+starts on a set that would fail halfway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from evals.errors import EvalInputError
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Expected(BaseModel):
+    """What a right answer looks like; each scorer reads the fields it needs and skips examples without them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    answer: str | None = None
+    acceptable: tuple[str, ...] = ()  # other answers that are equally right
+    must_contain: tuple[str, ...] = ()
+    must_not_contain: tuple[str, ...] = ()
+    pattern: str | None = None  # a regular expression the answer must match (re.search)
+    json_schema: dict[str, Any] | None = None
+    choices: tuple[str, ...] | None = None  # the options of a multiple-choice question; `answer` is one of them
+    should_refuse: bool | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression: {e}") from None
+        return v
+
+    @field_validator("json_schema")
+    @classmethod
+    def _valid_schema(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        if v is not None:
+            try:
+                jsonschema.validators.validator_for(v).check_schema(v)
+            except jsonschema.SchemaError as e:
+                raise ValueError(f"not a valid JSON schema: {e.message}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _answer_is_a_choice(self) -> "Expected":
+        if self.choices is not None and self.answer not in self.choices:
+            raise ValueError(f"answer {self.answer!r} is not one of the choices {list(self.choices)}")
+        return self
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return ((self.answer,) if self.answer is not None else ()) + self.acceptable
+
+
+class Example(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1)
+    input: str | tuple[Message, ...] = Field(min_length=1)
+    expected: Expected
+    labels: dict[str, str] = {}
+    provenance: str | None = None
+    annotator: str | None = None
+    annotated_at: str | None = None
+
+    @property
+    def input_sha256(self) -> str:
+        return sha256_text(json.dumps(self.model_dump(mode="json")["input"], sort_keys=True, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class GoldenSet:
+    name: str
+    path: Path
+    sha256: str
+    examples: tuple[Example, ...]
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dataset_name(path: Path) -> str:
+    return path.name.removesuffix(".jsonl")
+
+
+def load_golden_set(path: str | Path) -> GoldenSet:
+    """Read and validate every line; the first problem raises with its file, line and field."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise EvalInputError("no such golden set file", file=path) from None
+    except IsADirectoryError:
+        raise EvalInputError("is a directory, not a JSONL golden set", file=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise EvalInputError(f"invalid UTF-8 at byte {e.start}", file=path, line=line) from None
+    examples: list[Example] = []
+    first_line_of: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        example = _parse_line(path, number, line)
+        if example.id in first_line_of:
+            raise EvalInputError(f"duplicate id {example.id!r} (first on line {first_line_of[example.id]})",
+                                 file=path, line=number, field="id")
+        first_line_of[example.id] = number
+        examples.append(example)
+    if not examples:  # line 1: where the first example belongs
+        raise EvalInputError("the golden set is empty: no examples", file=path, line=1)
+    return GoldenSet(name=dataset_name(path), path=path, sha256=hashlib.sha256(data).hexdigest(), examples=tuple(examples))
+
+
+def _parse_line(path: Path, number: int, line: str) -> Example:
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise EvalInputError(f"not valid JSON: {e.msg} (column {e.colno})", file=path, line=number) from None
+    if not isinstance(raw, dict):
+        raise EvalInputError(f"an example must be a JSON object, got {type(raw).__name__}", file=path, line=number)
+    try:
+        return Example.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        raise EvalInputError(err["msg"].removeprefix("Value error, "), file=path, line=number, field=field) from None
+
+
+def is_holdout(example_id: str, fraction: float, salt: str = "") -> bool:
+    """A deterministic split by the hash of the id: the same examples stay private until the salt rotates."""
+    digest = hashlib.sha256(f"{salt}:{example_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction

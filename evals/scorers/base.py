@@ -1,0 +1,34 @@
+"""What every scorer is: a small frozen pydantic model (its fields are its parameters) called on one answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from evals.dataset import Expected
+
+
+@dataclass(frozen=True)
+class Score:
+    value: float  # in [0, 1]
+    explanation: str
+
+
+class Scorer(BaseModel):
+    """Subclasses set `name`, say which examples they can score, and score one output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: ClassVar[str]
+
+    def applies(self, expected: Expected) -> bool:
+        """False for examples whose expected answer lacks what this scorer needs (they get no score, not 0)."""
+        raise NotImplementedError
+
+    def __call__(self, output: str, expected: Expected) -> Score:
+        raise NotImplementedError
+
+
+def binary(ok: bool, yes: str, no: str) -> Score:
+    return Score(1.0 if ok else 0.0, yes if ok else no)

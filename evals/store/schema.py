@@ -1,0 +1,109 @@
+"""The store's tables, as numbered migrations. A change to the stored run appends one and bumps the version."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: runs with their full record, per-example results and scores, the generation cache, and the
+    #    tables the judges, human labels and trace export fill.
+    """
+    CREATE TABLE runs (
+        run_id VARCHAR PRIMARY KEY,
+        suite_name VARCHAR NOT NULL,
+        tag VARCHAR,
+        status VARCHAR NOT NULL,               -- running | completed
+        dataset_name VARCHAR NOT NULL,
+        dataset_path VARCHAR NOT NULL,
+        dataset_sha256 VARCHAR NOT NULL,
+        n_examples INTEGER NOT NULL,
+        epochs INTEGER NOT NULL,
+        model_id VARCHAR NOT NULL,
+        model_digest VARCHAR,                  -- SHA-256 of the weights; NULL for an endpoint
+        endpoint VARCHAR,
+        prompt_sha256 VARCHAR NOT NULL,
+        judges JSON NOT NULL,                  -- [{judge_id, prompt_sha256}]
+        git_commit VARCHAR,
+        git_dirty BOOLEAN,
+        settings JSON NOT NULL,                -- the resolved suite, enough to resume the run
+        goldgate_version VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        summary JSON
+    );
+    CREATE TABLE results (
+        run_id VARCHAR NOT NULL,
+        example_id VARCHAR NOT NULL,
+        epoch INTEGER NOT NULL,
+        holdout BOOLEAN NOT NULL,
+        labels JSON NOT NULL,
+        input_sha256 VARCHAR NOT NULL,
+        output VARCHAR,
+        finish_reason VARCHAR,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        latency_s DOUBLE,
+        ttft_s DOUBLE,
+        cached BOOLEAN NOT NULL,
+        error VARCHAR,                         -- set when generation failed; the row is retried on resume
+        created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (run_id, example_id, epoch)
+    );
+    CREATE TABLE scores (
+        run_id VARCHAR NOT NULL,
+        example_id VARCHAR NOT NULL,
+        epoch INTEGER NOT NULL,
+        scorer VARCHAR NOT NULL,
+        value DOUBLE NOT NULL,
+        explanation VARCHAR NOT NULL,
+        PRIMARY KEY (run_id, example_id, epoch, scorer)
+    );
+    CREATE TABLE generations (
+        cache_key VARCHAR PRIMARY KEY,         -- SHA-256 of (model digest, prompt SHA, input SHA, sampling, seed)
+        output VARCHAR NOT NULL,
+        finish_reason VARCHAR NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        latency_s DOUBLE NOT NULL,
+        ttft_s DOUBLE NOT NULL,
+        created_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE judgments (
+        run_id VARCHAR NOT NULL,
+        example_id VARCHAR NOT NULL,
+        epoch INTEGER NOT NULL,
+        judge_id VARCHAR NOT NULL,
+        judge_prompt_sha256 VARCHAR NOT NULL,
+        dimension VARCHAR NOT NULL,
+        outcome VARCHAR NOT NULL,              -- scored | parse_error | error
+        score DOUBLE,
+        rationale VARCHAR,
+        raw VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (run_id, example_id, epoch, judge_id, dimension)
+    );
+    CREATE TABLE human_labels (
+        dataset_sha256 VARCHAR NOT NULL,
+        example_id VARCHAR NOT NULL,
+        rater VARCHAR NOT NULL,
+        dimension VARCHAR NOT NULL,
+        label VARCHAR NOT NULL,
+        imported_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (dataset_sha256, example_id, rater, dimension)
+    );
+    CREATE TABLE spans (
+        trace_id VARCHAR NOT NULL,
+        span_id VARCHAR NOT NULL,
+        parent_span_id VARCHAR,
+        name VARCHAR NOT NULL,
+        start_time TIMESTAMP NOT NULL,
+        end_time TIMESTAMP NOT NULL,
+        status_code VARCHAR NOT NULL,
+        attributes JSON NOT NULL,
+        run_id VARCHAR,
+        example_id VARCHAR,
+        PRIMARY KEY (trace_id, span_id)
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+RUN_TABLES = ("runs", "results", "scores", "judgments")  # what a run export carries

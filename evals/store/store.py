@@ -1,0 +1,168 @@
+"""The DuckDB store: one writer at a time, readers read-only; connections are short so both can take turns.
+
+DuckDB locks the file for as long as a read-write connection is open, so the runner opens one per
+batch of results (one transaction each: a crash loses at most the batch in flight, never half of
+it), and a dashboard opening the file between batches sees every finished row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from evals.errors import EvalInputError
+from evals.store.schema import MIGRATIONS, RUN_TABLES, SCHEMA_VERSION
+
+_LOCK_WAIT_S = 30.0
+
+
+def now() -> datetime:
+    """UTC, without a zone: the store's TIMESTAMP columns are all UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside one transaction, migrated to the current schema first."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._connect(read_only=False)
+        try:
+            self._migrate(con)
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+        finally:
+            con.close()
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not self.path.exists():
+            raise EvalInputError("no such store; `goldgate run` creates it", file=self.path)
+        con = self._connect(read_only=True)
+        try:
+            self._check_version(con)
+            yield con
+        finally:
+            con.close()
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + _LOCK_WAIT_S
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as e:
+                if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                    raise EvalInputError(f"cannot open the store: {e}", file=self.path) from None
+                time.sleep(0.05)
+
+    def _check_version(self, con: duckdb.DuckDBPyConnection) -> int:
+        has_table = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'").fetchone()[0]
+        if not has_table:
+            return 0
+        version = con.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+        if version > SCHEMA_VERSION:
+            raise EvalInputError(f"the store has schema version {version}, newer than this goldgate's "
+                                 f"{SCHEMA_VERSION}; upgrade goldgate", file=self.path)
+        return version
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        version = self._check_version(con)
+        if version == SCHEMA_VERSION:
+            return
+        con.begin()
+        con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
+        for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, now()])
+        con.commit()
+
+    # --- runs --
+
+    def run_record(self, run_id: str) -> dict[str, Any]:
+        with self.read() as con:
+            row = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).fetchone()
+            if row is None:
+                raise EvalInputError(f"no run {run_id!r} in the store", file=self.path)
+            names = [d[0] for d in con.description]
+        record = dict(zip(names, row))
+        for key in ("settings", "judges", "summary"):
+            if isinstance(record[key], str):
+                record[key] = json.loads(record[key])
+        return record
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        with self.read() as con:
+            cur = con.execute("SELECT run_id, suite_name, tag, status, dataset_name, dataset_sha256, model_id, "
+                              "started_at, finished_at FROM runs ORDER BY started_at")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def done_keys(self, run_id: str) -> set[tuple[str, int]]:
+        """(example id, epoch) pairs with a successful result; the rest are still to run."""
+        with self.read() as con:
+            rows = con.execute("SELECT example_id, epoch FROM results WHERE run_id = ? AND error IS NULL",
+                               [run_id]).fetchall()
+        return {(e, int(n)) for e, n in rows}
+
+    # --- export / import --
+
+    def export_run(self, run_id: str, folder: Path) -> list[Path]:
+        """One Parquet file per table, plus a manifest with the schema version."""
+        self.run_record(run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = []
+        with self.read() as con:
+            for table in RUN_TABLES:
+                target = folder / f"{table}.parquet"
+                con.execute(f"COPY (SELECT * FROM {table} WHERE run_id = $run_id) TO '{_sql_path(target)}' "
+                            "(FORMAT parquet)", {"run_id": run_id})
+                files.append(target)
+        manifest = folder / "manifest.json"
+        manifest.write_text(json.dumps({"run_id": run_id, "schema_version": SCHEMA_VERSION}, indent=2) + "\n")
+        return [*files, manifest]
+
+    def import_run(self, folder: Path) -> str:
+        manifest = folder / "manifest.json"
+        try:
+            meta = json.loads(manifest.read_text())
+            run_id, version = meta["run_id"], meta["schema_version"]
+        except FileNotFoundError:
+            raise EvalInputError("not a run export (no manifest.json)", file=folder) from None
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise EvalInputError(f"unreadable manifest: {e}", file=manifest) from None
+        if version != SCHEMA_VERSION:
+            raise EvalInputError(f"exported with schema version {version}; this goldgate reads {SCHEMA_VERSION}",
+                                 file=manifest, field="schema_version")
+        missing = [t for t in RUN_TABLES if not (folder / f"{t}.parquet").exists()]
+        if missing:
+            raise EvalInputError(f"missing {', '.join(t + '.parquet' for t in missing)}", file=folder)
+        with self.write() as con:
+            if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]:
+                raise EvalInputError(f"run {run_id!r} is already in the store", file=self.path)
+            for table in RUN_TABLES:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{_sql_path(folder / (table + '.parquet'))}')")
+        return run_id
+
+
+def _sql_path(path: Path) -> str:
+    return str(path.resolve()).replace("'", "''")
+
+
+def default_store_path() -> Path:
+    """`$GOLDGATE_DB`, else `.goldgate/goldgate.duckdb` in the working directory."""
+    return Path(os.environ.get("GOLDGATE_DB", ".goldgate/goldgate.duckdb"))

@@ -1,0 +1,74 @@
+"""The DuckDB store: versioned schema, refusal of newer stores, Parquet export and import of runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from evals.cli import main
+from evals.errors import EvalInputError
+from evals.store.schema import RUN_TABLES, SCHEMA_VERSION
+from evals.store.store import Store
+from tests.eval_files import examples, write_jsonl, write_suite
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory, tiny_gguf: Path) -> tuple[Path, str]:
+    folder = tmp_path_factory.mktemp("run")
+    suite = write_suite(folder / "suite.yaml", write_jsonl(folder / "golden.jsonl", examples(9)), tiny_gguf, epochs=2)
+    db = folder / "gg.duckdb"
+    assert main(["run", str(suite), "--db", str(db), "--tag", "baseline"]) == 0
+    return db, Store(db).list_runs()[0]["run_id"]
+
+
+def test_a_new_store_is_at_the_current_schema_version(tmp_path: Path) -> None:
+    with Store(tmp_path / "gg.duckdb").write():
+        pass
+    with duckdb.connect(str(tmp_path / "gg.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert {"runs", "results", "scores", "generations", "judgments", "human_labels", "spans"} <= tables
+
+
+def test_a_store_from_a_newer_goldgate_is_refused_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "gg.duckdb"
+    with Store(db).write():
+        pass
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [SCHEMA_VERSION + 1])
+    with pytest.raises(EvalInputError, match=f"schema version {SCHEMA_VERSION + 1}, newer"):
+        with Store(db).write():
+            pass
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == SCHEMA_VERSION + 1
+
+
+def test_reading_a_missing_store_names_it(tmp_path: Path) -> None:
+    with pytest.raises(EvalInputError, match="no such store"):
+        Store(tmp_path / "none.duckdb").list_runs()
+
+
+def rows(db: Path, run_id: str) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: sorted(con.execute(f"SELECT * FROM {t} WHERE run_id = ?", [run_id]).fetchall(), key=repr)
+                for t in RUN_TABLES}
+
+
+def test_export_then_import_gives_back_every_row(finished_run, tmp_path: Path) -> None:
+    db, run_id = finished_run
+    files = Store(db).export_run(run_id, tmp_path / "export")
+    assert {f.name for f in files} == {f"{t}.parquet" for t in RUN_TABLES} | {"manifest.json"}
+    other = tmp_path / "other.duckdb"
+    assert Store(other).import_run(tmp_path / "export") == run_id
+    original, imported = rows(db, run_id), rows(other, run_id)
+    assert original == imported and len(original["results"]) == 18
+    with pytest.raises(EvalInputError, match="already in the store"):
+        Store(other).import_run(tmp_path / "export")
+    assert rows(other, run_id) == original
+
+
+def test_import_refuses_a_folder_that_is_not_an_export(tmp_path: Path) -> None:
+    with pytest.raises(EvalInputError, match="no manifest.json"):
+        Store(tmp_path / "gg.duckdb").import_run(tmp_path)
