@@ -25,6 +25,7 @@ class WorkItem:
     messages: tuple[dict[str, str], ...]
     seed: int | None  # the suite's seed plus the epoch, so epochs of a sampled run differ
     cache_key: str | None  # None when the answer is not deterministic and must not be reused
+    prefix: str = ""  # the start of the reply, written for the model (a judge's `{"rationale": "`)
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,17 @@ class EngineBackend:
         self.engine, self.sampling, self.group_size = engine, sampling, group_size
         self.model_id, self.model_digest = engine.model_id, engine.loaded.weights_sha256
 
+    def _request(self, item: WorkItem) -> GenerationRequest:
+        params = sampling_params(self.sampling, item.seed)
+        if not item.prefix:
+            return GenerationRequest(messages=item.messages, params=params)
+        template = self.engine.tokenizer.chat_template  # the reply continues after the prefix
+        return GenerationRequest(prompt=template.render(item.messages) + item.prefix, params=params)
+
     def complete(self, items: Sequence[WorkItem]) -> Iterator[list[Completion]]:
         requests, runnable, refused = [], [], []
         for item in items:
-            request = GenerationRequest(messages=item.messages, params=sampling_params(self.sampling, item.seed))
+            request = self._request(item)
             try:
                 self.engine.validate(request)
             except InvalidRequestError as e:  # e.g. a prompt longer than the context window
@@ -79,7 +87,7 @@ class EngineBackend:
         group: list[Completion] = []
         for i, r in self.engine.as_completed(requests):
             t = r.timings  # latency counts from the request's prefill, not from when the whole set was queued
-            group.append(Completion(runnable[i], output=r.text, finish_reason=r.finish_reason,
+            group.append(Completion(runnable[i], output=runnable[i].prefix + r.text, finish_reason=r.finish_reason,
                                     prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,
                                     latency_s=t.total_s - t.queue_s, ttft_s=t.time_to_first_token_s - t.queue_s))
             if len(group) >= self.group_size:
@@ -115,12 +123,16 @@ class EndpointBackend:
     def _one(self, item: WorkItem) -> Completion:
         s = self.sampling
         start = time.perf_counter()
+        messages, extra = list(item.messages), {"top_k": s.top_k} if s.top_k else {}
+        if item.prefix:  # vLLM's (and goldgate's) way to continue a started reply
+            messages.append({"role": "assistant", "content": item.prefix})
+            extra |= {"continue_final_message": True, "add_generation_prompt": False}
         try:
             stream = self.client.chat.completions.create(
-                model=self.model_id, messages=list(item.messages), temperature=s.temperature, top_p=s.top_p,
+                model=self.model_id, messages=messages, temperature=s.temperature, top_p=s.top_p,
                 max_tokens=s.max_tokens, seed=item.seed, stop=list(s.stop) or None, stream=True,
-                stream_options={"include_usage": True}, extra_body={"top_k": s.top_k} if s.top_k else None)
-            parts, first, finish, usage = [], None, None, None
+                stream_options={"include_usage": True}, extra_body=extra or None)
+            parts, first, finish, usage = [item.prefix], None, None, None
             with stream:
                 for chunk in stream:
                     if time.perf_counter() - start > self.timeout_s:

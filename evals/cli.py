@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from engine.errors import EngineError
-from evals import cli_datasets, cli_generate, cli_models, cli_run, cli_runs
+from evals import cli_calibrate, cli_datasets, cli_generate, cli_models, cli_run, cli_runs
 from evals.errors import EvalInputError
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.register(commands)
     cli_datasets.register(commands)
     cli_runs.register(commands)
+    cli_calibrate.register(commands)
     return parser
 
 

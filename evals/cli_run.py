@@ -10,13 +10,16 @@ from evals.backends import Backend, EndpointBackend, EngineBackend
 from evals.cli_generate import DTYPES
 from evals.dataset import load_golden_set
 from evals.errors import EvalInputError
+from evals.judges.in_runs import judge_answers, judge_record
+from evals.judges.judge import JUDGE_SAMPLING, Judge
+from evals.judges.spec import load_judge_prompt
 from evals.progress import RunProgress
 from evals.report import build_summary
 from evals.report_print import print_report
 from evals.run_record import new_run_id, run_record
 from evals.runner import RunTarget, create_run, execute, finish_run, select_examples
 from evals.store.store import Store, default_store_path
-from evals.suite import EndpointConfig, Suite, load_suite
+from evals.suite import EndpointConfig, EngineConfig, JudgeConfig, Suite, load_suite
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -54,21 +57,45 @@ def suite_from_args(args: argparse.Namespace) -> tuple[Suite, int | None]:
     return suite, args.limit
 
 
-def make_backend(suite: Suite) -> Backend:
-    if suite.endpoint is not None:
-        return EndpointBackend(suite.endpoint, suite.sampling, suite.concurrency, suite.timeout_s)
+def load_engine(model: str | None, engine: EngineConfig, max_batch_size: int):
     import torch
 
     from engine import Engine
     from evals.cli_models import pull_with_progress
 
-    if suite.engine.dtype != "auto" and suite.engine.dtype not in DTYPES:
-        raise EvalInputError(f"one of auto, {', '.join(DTYPES)}; got {suite.engine.dtype!r}", field="engine.dtype")
-    device = None if suite.engine.device == "auto" else torch.device(suite.engine.device)
-    dtype = None if suite.engine.dtype == "auto" else DTYPES[suite.engine.dtype]
-    engine = Engine.load(Path(pull_with_progress(suite.model)), device=device, dtype=dtype,
-                         max_batch_size=suite.concurrency)
+    if engine.dtype != "auto" and engine.dtype not in DTYPES:
+        raise EvalInputError(f"one of auto, {', '.join(DTYPES)}; got {engine.dtype!r}", field="engine.dtype")
+    device = None if engine.device == "auto" else torch.device(engine.device)
+    dtype = None if engine.dtype == "auto" else DTYPES[engine.dtype]
+    return Engine.load(Path(pull_with_progress(model)), device=device, dtype=dtype, max_batch_size=max_batch_size)
+
+
+def make_backend(suite: Suite) -> Backend:
+    if suite.endpoint is not None:
+        return EndpointBackend(suite.endpoint, suite.sampling, suite.concurrency, suite.timeout_s)
+    engine = load_engine(suite.model, suite.engine, suite.concurrency)
     return EngineBackend(engine, suite.sampling, group_size=min(8, suite.concurrency))
+
+
+def make_judges(suite: Suite, backend: Backend, store: Store) -> list[tuple[Judge, JudgeConfig]]:
+    """The suite's judges; one on the suite's own local model shares its loaded engine."""
+    judges = []
+    for i, config in enumerate(suite.judges):
+        prompt = load_judge_prompt(config.prompt)
+        if prompt.spec.mode != "pointwise":
+            raise EvalInputError("a suite judge scores each answer: it must be pointwise", file=config.prompt,
+                                 field="mode")
+        if config.endpoint is not None:
+            judge_backend = EndpointBackend(config.endpoint, JUDGE_SAMPLING, suite.concurrency, suite.timeout_s)
+        elif isinstance(backend, EngineBackend) and config.model in (None, suite.model):
+            judge_backend = EngineBackend(backend.engine, JUDGE_SAMPLING)
+        elif config.model is None:
+            raise EvalInputError("name the judge's model or endpoint (the suite's model is remote)",
+                                 field=f"judges.{i}")
+        else:
+            judge_backend = EngineBackend(load_engine(config.model, suite.engine, suite.concurrency), JUDGE_SAMPLING)
+        judges.append((Judge(prompt, judge_backend, with_reference=config.reference, store=store), config))
+    return judges
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     examples = select_examples(golden, limit)
     scorers = suite.build_scorers()
     backend = make_backend(suite)
+    judges = make_judges(suite, backend, store)
     if args.resume:
         run_id = args.resume
         _check_unchanged(store.run_record(run_id), golden.sha256, backend)
@@ -85,10 +113,12 @@ def run(args: argparse.Namespace) -> int:
         run_id = new_run_id(suite.name)
         create_run(store, run_record(run_id, suite, golden, len(examples), limit, tag=args.tag,
                                      model_id=backend.model_id, model_digest=backend.model_digest,
-                                     endpoint=backend.endpoint))
+                                     endpoint=backend.endpoint,
+                                     judges=[judge_record(j, c.min_kappa, store) for j, c in judges]))
     target = RunTarget(run_id, suite, golden, examples, scorers, backend)
     with RunProgress(len(examples) * suite.epochs, run_id, done=len(store.done_keys(run_id))) as progress:
         execute(store, target, progress)
+    judge_answers(store, run_id, [j for j, _ in judges], {ex.id: ex for ex in examples})
     summary = build_summary(store, run_id)
     finish_run(store, run_id, summary)
     out = args.json or args.db.parent / "runs" / f"{run_id}.json"

@@ -31,7 +31,8 @@ class MetricRow:
     high: float
 
 
-def per_example_values(store: Store, run_id: str) -> list[tuple[str, bool, dict[str, str], str, float]]:
+def per_example_values(store: Store, run_id: str, judges: list[dict[str, Any]]
+                       ) -> list[tuple[str, bool, dict[str, str], str, float]]:
     """(example id, holdout, labels, metric, value averaged over epochs), sorted for reproducible resampling."""
     with store.read() as con:
         rows = con.execute(
@@ -45,12 +46,22 @@ def per_example_values(store: Store, run_id: str) -> list[tuple[str, bool, dict[
             FROM results WHERE run_id = $run AND error IS NULL GROUP BY example_id
             ORDER BY 4, 1
             """, {"run": run_id, "dims": list(DIMENSIONS)}).fetchall()
+        judged = con.execute(
+            """
+            SELECT example_id, any_value(holdout), any_value(labels), judge_id, dimension, avg(score)
+            FROM judgments JOIN results USING (run_id, example_id, epoch)
+            WHERE run_id = $run AND outcome = 'scored' GROUP BY example_id, judge_id, dimension ORDER BY 4, 5, 1
+            """, {"run": run_id}).fetchall()
+    scales = {j["judge_id"]: j["scales"] for j in judges}
+    for e, h, labels, judge_id, dim, v in judged:  # judge scores on their own scale, brought to [0, 1]
+        lo, hi = scales[judge_id][dim]
+        rows.append((e, h, labels, f"{judge_id}/{dim}", (v - lo) / (hi - lo)))
     return [(e, h, json.loads(labels), m, v) for e, h, labels, m, v in rows if v is not None]
 
 
-def metric_rows(store: Store, run_id: str, slices: tuple[str, ...]) -> list[MetricRow]:
+def metric_rows(store: Store, run_id: str, slices: tuple[str, ...], judges: list[dict[str, Any]]) -> list[MetricRow]:
     groups: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
-    for _, holdout, labels, metric, value in per_example_values(store, run_id):
+    for _, holdout, labels, metric, value in per_example_values(store, run_id, judges):
         split = "holdout" if holdout else "public"
         groups[(metric, split, "all", "all")].append(value)
         for key in slices:
@@ -73,7 +84,9 @@ def run_counts(store: Store, run_id: str) -> dict[str, int]:
         total, errors, cached = con.execute(
             "SELECT count(*), count(error), count(*) FILTER (WHERE cached) FROM results WHERE run_id = ?",
             [run_id]).fetchone()
-    return {"results": total, "errors": errors, "cached": cached}
+        unusable = con.execute("SELECT count(DISTINCT (example_id, epoch, judge_id)) FROM judgments "
+                               "WHERE run_id = ? AND outcome <> 'scored'", [run_id]).fetchone()[0]
+    return {"results": total, "errors": errors, "cached": cached, "judge_failures": unusable}
 
 
 def build_summary(store: Store, run_id: str) -> dict[str, Any]:
@@ -84,5 +97,5 @@ def build_summary(store: Store, run_id: str) -> dict[str, Any]:
     summary = {k: record[k] for k in keep}
     summary["started_at"] = record["started_at"].isoformat() + "Z"
     summary["counts"] = run_counts(store, run_id)
-    summary["metrics"] = [asdict(r) for r in metric_rows(store, run_id, slices)]
+    summary["metrics"] = [asdict(r) for r in metric_rows(store, run_id, slices, record["judges"])]
     return summary

@@ -31,7 +31,15 @@ def print_report(summary: dict[str, Any], console: Console | None = None) -> Non
     counts = summary["counts"]
     console.print(f"[bold]{summary['run_id']}[/bold]: {summary['dataset_name']} "
                   f"(sha256 {summary['dataset_sha256'][:12]}) on {summary['model_id']}; "
-                  f"{counts['results']} results, {counts['errors']} errors, {counts['cached']} from the cache")
+                  f"{counts['results']} results, {counts['errors']} errors, {counts['cached']} from the cache, "
+                  f"{counts.get('judge_failures', 0)} unusable judge replies")
+    for j in summary["judges"]:
+        cal = j["calibration"]
+        kappas = ", ".join(f"{d} {k:.3f}" if k is not None else f"{d} n/a" for d, k in cal["kappa"].items())
+        console.print(f"judge {j['judge_id']} on {j['model_id']}: "
+                      + (f"calibrated ({kappas}; needs {cal['min_kappa']})" if cal["calibration_id"] else
+                         "never calibrated")
+                      + (", may gate" if cal["may_gate"] else ", may not gate: its scores are for reading only"))
     for (split, key), rows in groupby(summary["metrics"], key=lambda r: (r["split"], r["slice_key"])):
         if key == "all":
             console.print(_table(f"{split}: all examples", list(rows), with_slice=False))

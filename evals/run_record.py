@@ -35,14 +35,15 @@ def goldgate_version() -> str:
 
 
 def run_record(run_id: str, suite: Suite, golden: GoldenSet, n_examples: int, limit: int | None, *, tag: str | None,
-               model_id: str, model_digest: str | None, endpoint: str | None) -> dict[str, Any]:
+               model_id: str, model_digest: str | None, endpoint: str | None,
+               judges: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     commit, dirty = git_state()
     return {
         "run_id": run_id, "suite_name": suite.name, "tag": tag, "status": "running",
         "dataset_name": golden.name, "dataset_path": str(golden.path), "dataset_sha256": golden.sha256,
         "n_examples": n_examples, "epochs": suite.epochs,
         "model_id": model_id, "model_digest": model_digest, "endpoint": endpoint,
-        "prompt_sha256": suite.prompt.sha256, "judges": json.dumps([]),
+        "prompt_sha256": suite.prompt.sha256, "judges": json.dumps(judges or []),
         "git_commit": commit, "git_dirty": dirty,
         "settings": json.dumps({"suite": suite.model_dump(mode="json"), "limit": limit}),
         "goldgate_version": goldgate_version(), "started_at": now(), "finished_at": None, "summary": None,

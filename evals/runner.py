@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import duckdb
+
 from evals.backends import Backend, Completion, WorkItem
 from evals.dataset import Example, GoldenSet, is_holdout, sha256_text
 from evals.scorers import Scorer
@@ -58,7 +60,7 @@ def work_items(target: RunTarget, done: set[tuple[str, int]]) -> list[WorkItem]:
 
 def cached_completions(store: Store, items: Sequence[WorkItem]) -> list[Completion]:
     keys = [i.cache_key for i in items if i.cache_key]
-    if not keys:
+    if not keys or not store.path.exists():
         return []
     with store.read() as con:
         rows = con.execute("SELECT cache_key, output, finish_reason, prompt_tokens, completion_tokens, latency_s, ttft_s "
@@ -79,9 +81,18 @@ def execute(store: Store, target: RunTarget, on_progress: Progress | None = None
         _store_group(store, target, group, on_progress)
 
 
+def remember(con: duckdb.DuckDBPyConnection, completions: Sequence[Completion]) -> None:
+    """Put fresh deterministic answers into the generation cache (inside the caller's transaction)."""
+    created = now()
+    rows = [(c.item.cache_key, c.output, c.finish_reason, c.prompt_tokens, c.completion_tokens, c.latency_s, c.ttft_s,
+             created) for c in completions if c.item.cache_key and not c.cached and c.error is None]
+    if rows:
+        con.executemany("INSERT OR IGNORE INTO generations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
 def _store_group(store: Store, target: RunTarget, group: list[Completion], on_progress: Progress | None) -> None:
     salt, fraction, created = target.suite.holdout_salt, target.suite.holdout, now()
-    results, scores, cache = [], [], []
+    results, scores = [], []
     for c in group:
         ex = c.item.example
         results.append((target.run_id, ex.id, c.item.epoch, is_holdout(ex.id, fraction, salt), json.dumps(ex.labels),
@@ -93,15 +104,11 @@ def _store_group(store: Store, target: RunTarget, group: list[Completion], on_pr
             if scorer.applies(ex.expected):
                 s = scorer(c.output, ex.expected)
                 scores.append((target.run_id, ex.id, c.item.epoch, scorer.name, s.value, s.explanation))
-        if c.item.cache_key and not c.cached:
-            cache.append((c.item.cache_key, c.output, c.finish_reason, c.prompt_tokens, c.completion_tokens,
-                          c.latency_s, c.ttft_s, created))
     with store.write() as con:
         con.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", results)
         if scores:
             con.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?)", scores)
-        if cache:
-            con.executemany("INSERT OR IGNORE INTO generations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cache)
+        remember(con, group)
     if on_progress:
         on_progress(group)
 

@@ -83,6 +83,17 @@ class ScorerSpec(_Strict):
         return build_scorer(self.name, self.params)
 
 
+class JudgeConfig(_Strict):
+    """An LLM judge for every answer. Its scores may gate only once a stored calibration of this judge
+    (same prompt SHA, same judge model) reached `min_kappa` on every calibrated dimension."""
+
+    prompt: Path  # a pointwise judge prompt file, relative to the suite
+    model: str | None = None  # default: the suite's own model (on an endpoint suite: give one)
+    endpoint: EndpointConfig | None = None
+    reference: bool = False  # show the judge the golden answer
+    min_kappa: float = Field(default=0.6, ge=-1, le=1)
+
+
 class Suite(_Strict):
     name: str = Field(min_length=1)
     dataset: Path
@@ -92,7 +103,7 @@ class Suite(_Strict):
     sampling: SamplingConfig = SamplingConfig()
     prompt: PromptConfig = PromptConfig()
     scorers: tuple[ScorerSpec, ...] = Field(min_length=1)
-    judges: tuple[dict[str, Any], ...] = ()
+    judges: tuple[JudgeConfig, ...] = ()
     epochs: int = Field(default=1, ge=1)
     concurrency: int = Field(default=32, ge=1)  # engine batch rows, or requests in flight to an endpoint
     timeout_s: float = Field(default=120.0, gt=0)  # per example, on an endpoint
@@ -115,13 +126,6 @@ class Suite(_Strict):
                 item = {"name": name, "params": params or {}}
             out.append(item)
         return out
-
-    @field_validator("judges")
-    @classmethod
-    def _no_judges_yet(cls, v: tuple) -> tuple:
-        if v:
-            raise ValueError("LLM judges are not available in this version; remove `judges` or leave it empty")
-        return v
 
     @model_validator(mode="after")
     def _one_target(self) -> "Suite":
@@ -166,7 +170,14 @@ def load_suite(path: str | Path) -> Suite:
     dataset = (path.parent / suite.dataset).resolve()
     if not dataset.is_file():
         raise EvalInputError(f"no golden set at {dataset}", file=path, line=_line_of(root, ("dataset",)), field="dataset")
-    return suite.model_copy(update={"dataset": dataset})
+    judges = []
+    for i, judge in enumerate(suite.judges):
+        prompt = (path.parent / judge.prompt).resolve()
+        if not prompt.is_file():
+            raise EvalInputError(f"no judge prompt at {prompt}", file=path, line=_line_of(root, ("judges", i, "prompt")),
+                                 field=f"judges.{i}.prompt")
+        judges.append(judge.model_copy(update={"prompt": prompt}))
+    return suite.model_copy(update={"dataset": dataset, "judges": tuple(judges)})
 
 
 def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:

@@ -103,6 +103,28 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (trace_id, span_id)
     );
     """,
+    # 2: judge calibrations, one row per rubric dimension, read by the dashboard and by suites that
+    #    require a calibrated judge before its scores may gate.
+    """
+    CREATE TABLE calibrations (
+        calibration_id VARCHAR NOT NULL,
+        judge_id VARCHAR NOT NULL,
+        judge_prompt_sha256 VARCHAR NOT NULL,
+        judge_model_id VARCHAR NOT NULL,
+        judge_model_digest VARCHAR,
+        dataset_sha256 VARCHAR NOT NULL,
+        labels_sha256 VARCHAR NOT NULL,
+        dimension VARCHAR NOT NULL,
+        n_items INTEGER NOT NULL,
+        kappa DOUBLE,
+        kappa_low DOUBLE,
+        kappa_high DOUBLE,
+        verdict VARCHAR NOT NULL,
+        report JSON NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (calibration_id, dimension)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -50,7 +50,8 @@ def test_a_run_stores_each_example_and_epoch_once_with_its_record(capsys, suite:
     assert record["dataset_sha256"] == golden.sha256 and len(record["model_digest"]) == 64
     assert record["settings"]["suite"]["epochs"] == EPOCHS and record["prompt_sha256"]
     summary = json.loads(out.read_text())
-    assert summary == record["summary"] and summary["counts"] == {"results": N * EPOCHS, "errors": 0, "cached": 0}
+    assert summary == record["summary"]
+    assert summary["counts"] == {"results": N * EPOCHS, "errors": 0, "cached": 0, "judge_failures": 0}
 
 
 def test_the_holdout_is_reported_apart_and_never_pooled(capsys, suite: Path, tmp_path: Path) -> None:

@@ -72,3 +72,23 @@ def test_export_then_import_gives_back_every_row(finished_run, tmp_path: Path) -
 def test_import_refuses_a_folder_that_is_not_an_export(tmp_path: Path) -> None:
     with pytest.raises(EvalInputError, match="no manifest.json"):
         Store(tmp_path / "gg.duckdb").import_run(tmp_path)
+
+
+def test_a_version_1_store_is_migrated_with_its_rows_kept(finished_run, tmp_path: Path) -> None:
+    from evals.store.schema import MIGRATIONS
+    db = tmp_path / "v1.duckdb"
+    with duckdb.connect(str(db)) as con:  # a store as goldgate wrote it before calibrations existed
+        con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
+        con.execute(MIGRATIONS[0])
+        con.execute("INSERT INTO schema_version VALUES (1, now())")
+        con.execute(f"ATTACH '{finished_run[0]}' AS old (READ_ONLY)")
+        for table in RUN_TABLES:
+            con.execute(f"INSERT INTO {table} SELECT * FROM old.{table}")
+    before = rows(db, finished_run[1])
+    with Store(db).write():
+        pass
+    with duckdb.connect(str(db), read_only=True) as con:
+        versions = [v for (v,) in con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()]
+        assert con.execute("SELECT count(*) FROM calibrations").fetchone()[0] == 0
+    assert versions == list(range(1, SCHEMA_VERSION + 1)) and SCHEMA_VERSION >= 2
+    assert rows(db, finished_run[1]) == before

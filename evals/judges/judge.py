@@ -1,0 +1,129 @@
+"""An LLM judge: a judge prompt run on any backend (the in-process engine with any model, or an
+OpenAI-compatible endpoint), greedy, with every call cached by (judge model digest, judge prompt
+SHA, input SHA, candidate SHA)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+from evals.backends import Backend, Completion, WorkItem
+from evals.dataset import Example, sha256_text
+from evals.judges.parse import Verdict, parse_pairwise, parse_pointwise
+from evals.judges.spec import JudgePrompt
+from evals.runner import cached_completions, remember
+from evals.store.store import Store
+from evals.suite import SamplingConfig
+
+JUDGE_SAMPLING = SamplingConfig(temperature=0, max_tokens=160, seed=0)
+
+
+def question_text(example: Example) -> str:
+    if isinstance(example.input, str):
+        return example.input
+    return next(m.content for m in reversed(example.input) if m.role == "user")
+
+
+@dataclass(frozen=True)
+class Judgment:
+    example_id: str
+    verdict: Verdict
+    raw: str | None  # the judge's reply, kept to read disagreements
+
+
+@dataclass(frozen=True)
+class PairJudgment:
+    example_id: str
+    first: Verdict  # answer a shown as A
+    swapped: Verdict  # answer b shown as A
+    winner: str | None  # "a", "b" or "tie"; None when either reply failed to parse
+    consistent: bool  # both orders named the same answer (or both a tie)
+
+
+class Judge:
+    def __init__(self, prompt: JudgePrompt, backend: Backend, *, with_reference: bool = False,
+                 store: Store | None = None) -> None:
+        self.prompt, self.backend, self.with_reference, self.store = prompt, backend, with_reference, store
+
+    @property
+    def judge_id(self) -> str:
+        return self.prompt.judge_id
+
+    def _reference(self, example: Example) -> str | None:
+        return example.expected.answer if self.with_reference else None
+
+    def _item(self, example: Example, messages: tuple[dict[str, str], ...], *candidates: str) -> WorkItem:
+        model = self.backend.model_digest or f"{self.backend.endpoint}#{self.backend.model_id}"
+        key = sha256_text(json.dumps([model, self.prompt.sha256, example.input_sha256,
+                                      sha256_text(json.dumps(candidates)), self.with_reference]))
+        return WorkItem(example, 0, messages, JUDGE_SAMPLING.seed, key, prefix=self.prompt.spec.reply_prefix)
+
+    def _complete(self, items: Sequence[WorkItem]) -> list[Completion]:
+        """Completions in the order of `items`, from the cache where the store has them."""
+        hits = cached_completions(self.store, items) if self.store else []
+        by_key = {c.item.cache_key: c for c in hits}
+        fresh = [c for group in self.backend.complete([i for i in items if i.cache_key not in by_key]) for c in group]
+        if self.store and fresh:
+            with self.store.write() as con:
+                remember(con, fresh)
+        by_key.update({c.item.cache_key: c for c in fresh})
+        return [by_key[i.cache_key] for i in items]
+
+    def pointwise(self, candidates: Sequence[tuple[Example, str]]) -> list[Judgment]:
+        spec = self.prompt.spec
+        items = [self._item(ex, spec.render(question=question_text(ex), answer=answer,
+                                            reference=self._reference(ex)), answer)
+                 for ex, answer in candidates]
+        return [Judgment(c.item.example.id, _verdict(c, lambda text: parse_pointwise(text, spec)), c.output)
+                for c in self._complete(items)]
+
+    def pairwise(self, pairs: Sequence[tuple[Example, str, str]]) -> list[PairJudgment]:
+        """Each pair judged in both orders; a verdict that follows the order is a tie."""
+        spec = self.prompt.spec
+        items = []
+        for ex, a, b in pairs:
+            fields = {"question": question_text(ex), "reference": self._reference(ex)}
+            items.append(self._item(ex, spec.render(answer_a=a, answer_b=b, **fields), a, b))
+            items.append(self._item(ex, spec.render(answer_a=b, answer_b=a, **fields), b, a))
+        done = self._complete(items)
+        return [_resolve(ex.id, _verdict(done[2 * i], parse_pairwise), _verdict(done[2 * i + 1], parse_pairwise))
+                for i, (ex, _, _) in enumerate(pairs)]
+
+
+def _verdict(c: Completion, parse) -> Verdict:
+    return Verdict("error", problem=c.error) if c.error is not None else parse(c.output)
+
+
+def _resolve(example_id: str, first: Verdict, swapped: Verdict) -> PairJudgment:
+    if first.outcome != "scored" or swapped.outcome != "scored":
+        return PairJudgment(example_id, first, swapped, None, False)
+    in_first = {1: "a", 2: "b", 0: "tie"}[first.scores["winner"]]
+    in_swapped = {1: "b", 2: "a", 0: "tie"}[swapped.scores["winner"]]
+    consistent = in_first == in_swapped
+    return PairJudgment(example_id, first, swapped, in_first if consistent else "tie", consistent)
+
+
+def position_consistency(judgments: Sequence[PairJudgment]) -> float:
+    """Share of parsed pairs whose verdict did not depend on the order shown (NaN if none parsed)."""
+    parsed = [j for j in judgments if j.winner is not None]
+    return sum(j.consistent for j in parsed) / len(parsed) if parsed else float("nan")
+
+
+@dataclass(frozen=True)
+class EnsembleScore:
+    example_id: str
+    median: float | None  # None when no judge scored the example
+    disagreement: float  # max - min of the judges' overall scores
+    n_scored: int
+
+
+def ensemble(per_judge: Sequence[Sequence[Judgment]]) -> list[EnsembleScore]:
+    """Median of the judges' overall scores per example; parse failures take no part and are counted."""
+    out = []
+    for row in zip(*per_judge):
+        scores = [j.verdict.scores["overall"] for j in row if j.verdict.outcome == "scored"]
+        out.append(EnsembleScore(row[0].example_id, statistics.median(scores) if scores else None,
+                                 (max(scores) - min(scores)) if scores else 0.0, len(scores)))
+    return out

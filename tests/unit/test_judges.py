@@ -1,0 +1,105 @@
+"""Judges: strict parsing, both-order pairwise verdicts, ensembles, the call cache and the bias probes,
+run over real loopback HTTP against a scripted judge whose biases are known."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from evals.backends import EndpointBackend
+from evals.dataset import Example, Expected
+from evals.judges.judge import JUDGE_SAMPLING, Judge, Judgment, _resolve, ensemble, position_consistency
+from evals.judges.parse import Verdict, parse_pairwise, parse_pointwise
+from evals.judges.probes import length_bias, position_bias
+from evals.judges.spec import load_judge_prompt
+from evals.store.store import Store
+from evals.suite import EndpointConfig
+from tests.openai_stub import OpenAIStub, Reply
+
+JUDGES = Path(__file__).resolve().parents[2] / "datasets" / "judges"
+POINTWISE = load_judge_prompt(JUDGES / "correctness-v1.yaml")
+PAIRWISE = load_judge_prompt(JUDGES / "pairwise-v1.yaml")
+GOOD = '{"rationale": "fine", "scores": {"correct": 1, "on_topic": 1}, "overall": 1}'
+
+
+@pytest.mark.parametrize(("reply", "outcome"), [
+    (GOOD, "scored"), (f"```json\n{GOOD}\n```", "scored"), (f"Here you go: {GOOD} Hope it helps.", "scored"),
+    ('{"rationale": "x", "scores": {"correct": 2, "on_topic": 1}, "overall": 1}', "parse_error"),
+    ('{"rationale": "x", "scores": {"correct": 1}, "overall": 1}', "parse_error"),
+    ('{"rationale": "x", "scores": {"correct": true, "on_topic": 1}, "overall": 1}', "parse_error"),
+    ("The answer is correct.", "parse_error"), ("[1, 1]", "parse_error"), ("", "parse_error")])
+def test_pointwise_parsing_is_strict_with_one_narrow_repair(reply: str, outcome: str) -> None:
+    verdict = parse_pointwise(reply, POINTWISE.spec)
+    assert verdict.outcome == outcome
+    assert (verdict.scores == {"correct": 1, "on_topic": 1, "overall": 1}) == (outcome == "scored")
+    assert bool(verdict.problem) == (outcome != "scored")
+
+
+def verdict(winner: str) -> Verdict:
+    return parse_pairwise(json.dumps({"winner": winner}))
+
+
+@pytest.mark.parametrize(("first", "swapped", "winner", "consistent"), [
+    ("A", "B", "a", True), ("B", "A", "b", True), ("tie", "tie", "tie", True),
+    ("A", "A", "tie", False), ("B", "B", "tie", False), ("A", "tie", "tie", False)])
+def test_a_verdict_that_follows_the_order_is_a_tie(first, swapped, winner, consistent) -> None:
+    j = _resolve("x", verdict(first), verdict(swapped))
+    assert (j.winner, j.consistent) == (winner, consistent)
+
+
+def test_position_consistency_and_ensemble_median() -> None:
+    judged = [_resolve("a", verdict("A"), verdict("B")), _resolve("b", verdict("A"), verdict("A")),
+              _resolve("c", parse_pairwise("nope"), verdict("A"))]
+    assert judged[2].winner is None and position_consistency(judged) == 0.5
+
+    def j(i: str, overall: int | None) -> Judgment:
+        v = Verdict("scored", {"overall": overall}) if overall is not None else Verdict("parse_error", problem="x")
+        return Judgment(i, v, None)
+    scores = ensemble([[j("e1", 1), j("e2", 0)], [j("e1", 0), j("e2", None)], [j("e1", 1), j("e2", 0)]])
+    assert [(s.median, s.disagreement, s.n_scored) for s in scores] == [(1, 1, 3), (0, 0, 2)]
+
+
+def scripted_judge(body: dict, call: int) -> Reply:
+    """Pays for length and always prefers the answer shown first: the probes must see both biases."""
+    assert body["messages"][-1] == {"role": "assistant", "content": '{"rationale": "'}
+    assert body["continue_final_message"] is True
+    prompt = body["messages"][1]["content"]
+    if "Answer A:" in prompt:
+        return Reply(['first is better", "winner": "A"}'])
+    candidate = re.search(r"Candidate answer: (.*)\n\nGrade", prompt, re.DOTALL).group(1)
+    ok = int("Paris" in candidate)
+    overall = int(ok or len(candidate) > 60)
+    return Reply([f'graded", "scores": {{"correct": {ok}, "on_topic": 1}}, "overall": {overall}}}'])
+
+
+def examples(n: int) -> list[Example]:
+    return [Example(id=f"e{i}", input=f"Capital of France, question {i}?", expected=Expected(answer="Paris"))
+            for i in range(n)]
+
+
+def test_probes_find_the_length_and_position_bias_of_a_biased_judge(tmp_path: Path) -> None:
+    with OpenAIStub(scripted_judge) as server:
+        backend = EndpointBackend(EndpointConfig(url=server.url, model="judge"), JUDGE_SAMPLING, 4, 10.0)
+        judge = Judge(POINTWISE, backend, store=Store(tmp_path / "gg.duckdb"))
+        cands = [(ex, "Paris" if i % 2 else "Lyon") for i, ex in enumerate(examples(20))]
+        length = length_bias(judge, cands)
+        assert length.n == 20 and length.mean_original == 0.5 and length.mean_padded == 1.0
+        assert length.difference == 0.5 and length.low > 0
+        position = position_bias(Judge(PAIRWISE, backend), [(ex, "Paris", "Lyon") for ex in examples(10)])
+        assert position.first_wins == 1.0 and position.consistency == 0.0 and position.n == 20
+
+
+def test_judge_calls_are_cached_by_model_prompt_input_and_candidate(tmp_path: Path) -> None:
+    with OpenAIStub(scripted_judge) as server:
+        backend = EndpointBackend(EndpointConfig(url=server.url, model="judge"), JUDGE_SAMPLING, 2, 10.0)
+        store = Store(tmp_path / "gg.duckdb")
+        cands = [(ex, "Paris") for ex in examples(3)]
+        first = Judge(POINTWISE, backend, store=store).pointwise(cands)
+        again = Judge(POINTWISE, backend, store=store).pointwise(cands)
+        assert len(server.bodies) == 3 and first == again
+        Judge(POINTWISE, backend, store=store).pointwise([(ex, "Paris!") for ex, _ in cands])  # a new candidate
+        Judge(POINTWISE, backend, store=store, with_reference=True).pointwise(cands)  # another prompt
+        assert len(server.bodies) == 9
