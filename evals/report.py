@@ -8,6 +8,7 @@ private holdout are reported apart and never pooled.
 from __future__ import annotations
 
 import json
+import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -53,9 +54,17 @@ def per_example_values(store: Store, run_id: str, judges: list[dict[str, Any]]
             WHERE run_id = $run AND outcome = 'scored' GROUP BY example_id, judge_id, dimension ORDER BY 4, 5, 1
             """, {"run": run_id}).fetchall()
     scales = {j["judge_id"]: j["scales"] for j in judges}
+    overall: dict[str, list] = defaultdict(list)  # example -> [holdout, labels, normalised overall scores...]
     for e, h, labels, judge_id, dim, v in judged:  # judge scores on their own scale, brought to [0, 1]
         lo, hi = scales[judge_id][dim]
         rows.append((e, h, labels, f"{judge_id}/{dim}", (v - lo) / (hi - lo)))
+        if dim == "overall":
+            overall[e] = overall[e] or [h, labels]
+            overall[e].append((v - lo) / (hi - lo))
+    if len(judges) > 1:  # an ensemble: the median of the judges' overall scores, and how far apart they were
+        for e, (h, labels, *scores) in overall.items():
+            rows.append((e, h, labels, "ensemble/overall", statistics.median(scores)))
+            rows.append((e, h, labels, "ensemble/disagreement", max(scores) - min(scores)))
     return [(e, h, json.loads(labels), m, v) for e, h, labels, m, v in rows if v is not None]
 
 

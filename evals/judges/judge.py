@@ -49,7 +49,8 @@ class Judge:
 
     @property
     def judge_id(self) -> str:
-        return self.prompt.judge_id
+        """The prompt and the model: the same rubric on two models is two judges (and an ensemble)."""
+        return f"{self.prompt.judge_id}@{self.backend.model_id}"
 
     def _reference(self, example: Example) -> str | None:
         return example.expected.answer if self.with_reference else None

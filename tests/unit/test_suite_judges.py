@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from evals.store.store import Store
 from tests.cli_helpers import run_cli
@@ -40,7 +41,7 @@ def test_a_suite_judge_scores_every_answer_and_gates_only_once_calibrated(
             outputs = con.execute("SELECT example_id, epoch, output FROM results WHERE run_id = ?", [run_id]).fetchall()
         assert judged == (16, 16 * 3)  # every answer, on correct, on_topic and overall
         summary = Store(db).run_record(run_id)["summary"]
-        metric = next(m for m in summary["metrics"] if m["metric"] == "correctness-v1/correct"
+        metric = next(m for m in summary["metrics"] if m["metric"] == "correctness-v1@grader/correct"
                       and m["slice_key"] == "all" and m["split"] == "public")
         assert 0 <= metric["estimate"] <= 1 and summary["judges"][0]["calibration"]["may_gate"] is False
 
@@ -60,3 +61,20 @@ def test_a_suite_judge_scores_every_answer_and_gates_only_once_calibrated(
     second = Store(db).list_runs()[-1]["run_id"]
     assert Store(db).run_record(second)["judges"][0]["calibration"]["kappa"] == {"correct": 1.0}
     assert len(outputs) == 16
+
+
+def test_two_judges_make_an_ensemble_scored_by_the_median(capsys, tmp_path: Path, tiny_gguf: Path) -> None:
+    golden = write_jsonl(tmp_path / "golden.jsonl", examples(6))
+    db = tmp_path / "gg.duckdb"
+    with OpenAIStub(grader) as one, OpenAIStub(lambda body, call: Reply(
+            ['no", "scores": {"correct": 0, "on_topic": 0}, "overall": 0}'])) as never:
+        judges = [{"prompt": str(JUDGE), "endpoint": {"url": s.url, "model": name}} for s, name in
+                  ((one, "grader"), (never, "naysayer"))]
+        suite = write_suite(tmp_path / "suite.yaml", golden, tiny_gguf, judges=judges)
+        code, _, err = run_cli(capsys, "run", str(suite), "--db", str(db))
+    assert code == 0, err
+    summary = Store(db).run_record(Store(db).list_runs()[0]["run_id"])["summary"]
+    overall = {m["metric"]: m for m in summary["metrics"] if m["slice_key"] == "all" and m["split"] == "public"}
+    graded = overall["correctness-v1@grader/overall"]["estimate"]
+    assert overall["ensemble/overall"]["estimate"] == pytest.approx(graded / 2)  # the median of {x, 0} is x / 2
+    assert overall["ensemble/disagreement"]["estimate"] == pytest.approx(graded)
