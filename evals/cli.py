@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from engine.errors import EngineError
-from evals import cli_calibrate, cli_datasets, cli_generate, cli_models, cli_run, cli_runs
+from evals import cli_calibrate, cli_compare, cli_datasets, cli_generate, cli_models, cli_run, cli_runs
 from evals.errors import EvalInputError
+from evals.exit_codes import EXIT_BAD_INPUT
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class UsageError(Exception):
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_datasets.register(commands)
     cli_runs.register(commands)
     cli_calibrate.register(commands)
+    cli_compare.register(commands)
     return parser
 
 
