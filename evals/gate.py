@@ -75,11 +75,12 @@ def gated_metrics(comparison: Comparison, policy: Policy, judge_kappas: dict[str
     metrics = {d.metric for d in comparison.diffs if d.metric not in DIMENSIONS}
     if policy.metrics is not None:
         metrics &= set(policy.metrics)
-    def calibrated(metric: str) -> bool:
+    def calibrated(metric: str) -> bool:  # "JUDGE/DIMENSION", or "ensemble/..." which needs every judge
         judge = metric.split("/")[0]
-        kappa = judge_kappas.get(judge)
-        return kappa is not None and kappa >= policy.min_judge_kappa
-    return {m for m in metrics if "@" not in m.split("/")[0] or calibrated(m)}
+        names = list(judge_kappas) if judge == "ensemble" else [judge]
+        return bool(names) and all(judge_kappas.get(n) is not None and judge_kappas[n] >= policy.min_judge_kappa
+                                   for n in names)
+    return {m for m in metrics if "/" not in m or calibrated(m)}  # scorer names never hold a "/"
 
 
 def evaluate(comparison: Comparison, policy: Policy, judge_kappas: dict[str, float | None]) -> list[Check]:

@@ -140,3 +140,18 @@ def test_replicate_baselines_give_a_noise_floor_shown_beside_each_difference(tmp
     estimates = [Store(store.path).run_record(r)["summary"]["metrics"][0]["estimate"] for r in replicas]
     assert len(set(estimates)) == 3
     assert overall.noise_floor == pytest.approx(2 * np.sqrt(2) * np.std(estimates, ddof=1))
+
+
+def test_judge_metrics_gate_only_when_their_judges_are_calibrated() -> None:
+    from evals.compare import Comparison, MetricDiff
+    from evals.gate import Policy, gated_metrics
+
+    def diff(metric: str) -> MetricDiff:
+        return MetricDiff(metric, "all", "all", 10, 0.8, 0.5, -0.3, -0.5, -0.1, True, None, None, None, None)
+    c = Comparison("a", "b", "public", False, 10, [diff("exact_match"), diff("j1@m/correct"), diff("j2@m/correct"),
+                                                   diff("ensemble/overall"), diff("latency_s")])
+    policy = Policy(min_judge_kappa=0.6)
+    assert gated_metrics(c, policy, {"j1@m": 0.7, "j2@m": 0.3}) == {"exact_match", "j1@m/correct"}
+    assert gated_metrics(c, policy, {"j1@m": 0.7, "j2@m": 0.65}) == {"exact_match", "j1@m/correct", "j2@m/correct",
+                                                                      "ensemble/overall"}
+    assert gated_metrics(c, policy, {"j1@m": None, "j2@m": 0.9}) == {"exact_match", "j2@m/correct"}
