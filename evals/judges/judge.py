@@ -5,7 +5,6 @@ SHA, input SHA, candidate SHA)."""
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -110,21 +109,3 @@ def position_consistency(judgments: Sequence[PairJudgment]) -> float:
     """Share of parsed pairs whose verdict did not depend on the order shown (NaN if none parsed)."""
     parsed = [j for j in judgments if j.winner is not None]
     return sum(j.consistent for j in parsed) / len(parsed) if parsed else float("nan")
-
-
-@dataclass(frozen=True)
-class EnsembleScore:
-    example_id: str
-    median: float | None  # None when no judge scored the example
-    disagreement: float  # max - min of the judges' overall scores
-    n_scored: int
-
-
-def ensemble(per_judge: Sequence[Sequence[Judgment]]) -> list[EnsembleScore]:
-    """Median of the judges' overall scores per example; parse failures take no part and are counted."""
-    out = []
-    for row in zip(*per_judge):
-        scores = [j.verdict.scores["overall"] for j in row if j.verdict.outcome == "scored"]
-        out.append(EnsembleScore(row[0].example_id, statistics.median(scores) if scores else None,
-                                 (max(scores) - min(scores)) if scores else 0.0, len(scores)))
-    return out

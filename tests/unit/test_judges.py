@@ -11,7 +11,7 @@ import pytest
 
 from evals.backends import EndpointBackend
 from evals.dataset import Example, Expected
-from evals.judges.judge import JUDGE_SAMPLING, Judge, Judgment, _resolve, ensemble, position_consistency
+from evals.judges.judge import JUDGE_SAMPLING, Judge, _resolve, position_consistency
 from evals.judges.parse import Verdict, parse_pairwise, parse_pointwise
 from evals.judges.probes import length_bias, position_bias
 from evals.judges.spec import load_judge_prompt
@@ -50,16 +50,10 @@ def test_a_verdict_that_follows_the_order_is_a_tie(first, swapped, winner, consi
     assert (j.winner, j.consistent) == (winner, consistent)
 
 
-def test_position_consistency_and_ensemble_median() -> None:
+def test_position_consistency_counts_only_parsed_pairs() -> None:
     judged = [_resolve("a", verdict("A"), verdict("B")), _resolve("b", verdict("A"), verdict("A")),
               _resolve("c", parse_pairwise("nope"), verdict("A"))]
     assert judged[2].winner is None and position_consistency(judged) == 0.5
-
-    def j(i: str, overall: int | None) -> Judgment:
-        v = Verdict("scored", {"overall": overall}) if overall is not None else Verdict("parse_error", problem="x")
-        return Judgment(i, v, None)
-    scores = ensemble([[j("e1", 1), j("e2", 0)], [j("e1", 0), j("e2", None)], [j("e1", 1), j("e2", 0)]])
-    assert [(s.median, s.disagreement, s.n_scored) for s in scores] == [(1, 1, 3), (0, 0, 2)]
 
 
 def scripted_judge(body: dict, call: int) -> Reply:
