@@ -49,6 +49,11 @@ class Backend(Protocol):
     def complete(self, items: Sequence[WorkItem]) -> Iterator[list[Completion]]: ...
 
 
+def model_identity(backend: Backend) -> str:
+    """What a cached answer is keyed by: the weights digest, or else the endpoint and its model name."""
+    return backend.model_digest or f"{backend.endpoint}#{backend.model_id}"
+
+
 def sampling_params(sampling: SamplingConfig, seed: int | None) -> SamplingParams:
     return SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
                           seed=seed, max_tokens=sampling.max_tokens, stop=sampling.stop)

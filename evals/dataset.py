@@ -143,9 +143,7 @@ def _parse_line(path: Path, number: int, line: str) -> Example:
     try:
         return Example.model_validate(raw)
     except ValidationError as e:
-        err = e.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        raise EvalInputError(err["msg"].removeprefix("Value error, "), file=path, line=number, field=field) from None
+        raise EvalInputError.from_validation(e, file=path, line=number) from None
 
 
 def is_holdout(example_id: str, fraction: float, salt: str = "") -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError
+
 
 class EvalInputError(Exception):
     """A golden set, suite, labels file or stored run that cannot be used as given."""
@@ -13,3 +15,16 @@ class EvalInputError(Exception):
         self.file, self.line, self.field, self.detail = file, line, field, detail
         where = ":".join(str(x) for x in (file, line) if x is not None)
         super().__init__(": ".join(x for x in (where, field, detail) if x))
+
+    @classmethod
+    def from_validation(cls, error: ValidationError, *, file: str | Path | None = None,
+                        line: int | None = None) -> "EvalInputError":
+        """Pydantic's first complaint, with the dotted path of the field it is about."""
+        loc, detail = first_problem(error)
+        return cls(detail, file=file, line=line, field=".".join(map(str, loc)) or None)
+
+
+def first_problem(error: ValidationError) -> tuple[tuple[str | int, ...], str]:
+    """Where pydantic's first complaint is, and what it says (without its "Value error, " prefix)."""
+    err = error.errors()[0]
+    return tuple(err["loc"]), err["msg"].removeprefix("Value error, ")

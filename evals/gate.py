@@ -55,8 +55,7 @@ def load_policy(path: str | Path) -> Policy:
     try:
         return Policy.model_validate(raw or {})
     except ValidationError as e:
-        err = e.errors()[0]
-        raise EvalInputError(err["msg"], file=path, field=".".join(map(str, err["loc"])) or None) from None
+        raise EvalInputError.from_validation(e, file=path) from None
 
 
 @dataclass(frozen=True)

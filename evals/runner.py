@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import duckdb
 
-from evals.backends import Backend, Completion, WorkItem
+from evals.backends import Backend, Completion, WorkItem, model_identity
 from evals.dataset import Example, GoldenSet, is_holdout, sha256_text
 from evals.scorers import Scorer
 from evals.store.store import Store, now
@@ -41,7 +41,7 @@ def select_examples(golden: GoldenSet, limit: int | None) -> tuple[Example, ...]
 def cache_key(backend: Backend, suite: Suite, example: Example, seed: int | None) -> str | None:
     if not suite.sampling.deterministic:
         return None
-    model = backend.model_digest or f"{backend.endpoint}#{backend.model_id}"
+    model = model_identity(backend)
     sampling = suite.sampling.model_dump(mode="json", exclude={"seed"})
     return sha256_text(json.dumps([model, suite.prompt.sha256, example.input_sha256, sampling, seed], sort_keys=True))
 

@@ -11,7 +11,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.dataset import Example, sha256_text
-from evals.errors import EvalInputError
+from evals.errors import EvalInputError, first_problem
 from evals.scorers import Scorer, build_scorer
 
 _JINJA = ImmutableSandboxedEnvironment(keep_trailing_newline=True)
@@ -158,15 +158,12 @@ def load_suite(path: str | Path) -> Suite:
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = tuple(err["loc"])
-        raise EvalInputError(err["msg"].removeprefix("Value error, "), file=path, line=_line_of(root, loc),
-                             field=".".join(map(str, loc)) or None) from None
+        raise EvalInputError.from_validation(e, file=path, line=_line_of(root, first_problem(e)[0])) from None
     for i, spec in enumerate(suite.scorers):
         try:
             spec.build()
         except EvalInputError as e:
-            raise EvalInputError(e.detail, file=path, line=_line_of(root, ("scorers", i)), field=f"scorers.{i}") from None
+            raise EvalInputError(str(e), file=path, line=_line_of(root, ("scorers", i)), field=f"scorers.{i}") from None
     dataset = (path.parent / suite.dataset).resolve()
     if not dataset.is_file():
         raise EvalInputError(f"no golden set at {dataset}", file=path, line=_line_of(root, ("dataset",)), field="dataset")

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Sequence
 
-from evals.backends import Backend, Completion, WorkItem
+from evals.backends import Backend, Completion, WorkItem, model_identity
 from evals.dataset import Example, sha256_text
 from evals.judges.parse import Verdict, parse_pairwise, parse_pointwise
 from evals.judges.spec import JudgePrompt
@@ -55,8 +55,7 @@ class Judge:
         return example.expected.answer if self.with_reference else None
 
     def _item(self, example: Example, messages: tuple[dict[str, str], ...], *candidates: str) -> WorkItem:
-        model = self.backend.model_digest or f"{self.backend.endpoint}#{self.backend.model_id}"
-        key = sha256_text(json.dumps([model, self.prompt.sha256, example.input_sha256,
+        key = sha256_text(json.dumps([model_identity(self.backend), self.prompt.sha256, example.input_sha256,
                                       sha256_text(json.dumps(candidates)), self.with_reference]))
         return WorkItem(example, 0, messages, JUDGE_SAMPLING.seed, key, prefix=self.prompt.spec.reply_prefix)
 

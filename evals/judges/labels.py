@@ -68,9 +68,7 @@ def _validated(path: Path, model: type[BaseModel], rows: list[tuple[int, object]
         try:
             out.append(model.model_validate(raw))
         except ValidationError as e:
-            err = e.errors()[0]
-            raise EvalInputError(err["msg"], file=path, line=number,
-                                 field=".".join(map(str, err["loc"])) or None) from None
+            raise EvalInputError.from_validation(e, file=path, line=number) from None
     if not out:
         raise EvalInputError("no rows", file=path, line=1)
     return out

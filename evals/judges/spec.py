@@ -86,9 +86,7 @@ def load_judge_prompt(path: str | Path) -> JudgePrompt:
     except (UnicodeDecodeError, yaml.YAMLError) as e:
         raise EvalInputError(f"not a readable YAML judge prompt: {e}", file=path) from None
     except ValidationError as e:
-        err = e.errors()[0]
-        raise EvalInputError(err["msg"].removeprefix("Value error, "), file=path,
-                             field=".".join(map(str, err["loc"])) or None) from None
+        raise EvalInputError.from_validation(e, file=path) from None
     except Exception as e:  # a template that does not parse
         raise EvalInputError(f"template: {e}", file=path, field="template") from None
     return JudgePrompt(spec, path, hashlib.sha256(data).hexdigest())

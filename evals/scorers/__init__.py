@@ -34,8 +34,7 @@ def build_scorer(name: str, params: dict[str, Any] | None = None) -> Scorer:
     try:
         return SCORERS[name](**(params or {}))
     except ValidationError as e:
-        err = e.errors()[0]
-        raise EvalInputError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}".removeprefix(": ")) from None
+        raise EvalInputError.from_validation(e) from None
 
 
 __all__ = ["SCORERS", "Score", "Scorer", "build_scorer"]
