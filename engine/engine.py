@@ -1,19 +1,27 @@
-"""The engine's public API: load a model once, then generate for batches of requests or stream one."""
+"""The engine's public synchronous API: load a model once, then generate for many requests or stream one.
+
+Everything runs through one EngineCore (continuous batching over a paged KV cache); these methods
+drive its steps on the caller's thread. `AsyncEngine` drives the same core from a background thread.
+"""
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence as Seq
 
 import torch
 
+from engine.core import EngineCore, EngineStats
 from engine.errors import ContextLengthError, InvalidRequestError
-from engine.generate import Event, SequenceState, generate_batch
+from engine.kv_blocks import BlockManager
 from engine.loader import LoadedModel, load_model
+from engine.model_runner import ModelRunner
 from engine.request import GenerationRequest, GenerationResult
 from engine.sampling import make_generator
+from engine.sequence import Sequence, Sink
 from engine.text_stream import TextStream
 
 
@@ -25,44 +33,66 @@ class StreamChunk:
     result: GenerationResult | None = None
 
 
-DEFAULT_MAX_BATCH = 32  # cache rows decoded together; on CPU, throughput still grows up to about here
+DEFAULT_MAX_BATCH = 32  # sequences decoded together; on CPU, throughput still grows up to about here
+BLOCK_SIZE = 16  # positions per KV block
+CPU_KV_CACHE_BYTES = 1 << 30
+CUDA_KV_CACHE_SHARE = 0.5  # of the memory free after loading
 
 
 class Engine:
-    def __init__(self, loaded: LoadedModel, *, max_batch_size: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(self, loaded: LoadedModel, *, max_batch_size: int = DEFAULT_MAX_BATCH,
+                 kv_cache_tokens: int | None = None, token_budget: int | None = None) -> None:
         if max_batch_size < 1:
             raise InvalidRequestError.for_field("max_batch_size", f"must be at least 1, got {max_batch_size}")
         self.loaded = loaded
-        self.max_batch_size = max_batch_size
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
         self.context_window = loaded.config.max_seq_len
+        self.max_batch_size = max_batch_size
+        tokens = kv_cache_tokens or default_kv_cache_tokens(loaded, max_batch_size)
+        n_blocks = -(-tokens // BLOCK_SIZE) + 1  # + the padding block
+        if n_blocks < 2:
+            raise InvalidRequestError.for_field("kv_cache_tokens", f"must be at least 1, got {kv_cache_tokens}")
+        blocks = BlockManager(n_blocks, BLOCK_SIZE)
+        runner = ModelRunner(self.model, loaded.device, n_blocks=n_blocks, block_size=BLOCK_SIZE)
+        self.core = EngineCore(runner, blocks, self.tokenizer.eos_ids, max_running=max_batch_size,
+                               token_budget=token_budget or max(512, max_batch_size))
+        self.kv_cache_tokens = blocks.usage().total * BLOCK_SIZE
 
     @classmethod
-    def load(cls, path: Path, *, device: str | torch.device | None = None,
-             dtype: torch.dtype | None = None, max_batch_size: int = DEFAULT_MAX_BATCH) -> "Engine":
-        return cls(load_model(path, device=device, dtype=dtype), max_batch_size=max_batch_size)
+    def load(cls, path: Path, *, device: str | torch.device | None = None, dtype: torch.dtype | None = None,
+             max_batch_size: int = DEFAULT_MAX_BATCH, kv_cache_tokens: int | None = None) -> "Engine":
+        return cls(load_model(path, device=device, dtype=dtype), max_batch_size=max_batch_size,
+                   kv_cache_tokens=kv_cache_tokens)
 
     @property
     def model_id(self) -> str:
         return self.loaded.model_id
+
+    def stats(self) -> EngineStats:
+        return self.core.stats()
 
     def render_prompt(self, request: GenerationRequest) -> str:
         if (request.prompt is None) == (request.messages is None):
             raise InvalidRequestError("request: give exactly one of 'prompt' and 'messages'")
         if request.prompt is not None:
             if not request.prompt:
-                raise InvalidRequestError("prompt: must not be empty")
+                raise InvalidRequestError.for_field("prompt", "must not be empty")
             return request.prompt
+        if not request.messages:
+            raise InvalidRequestError.for_field("messages", "must not be empty")
         if self.tokenizer.chat_template is None:
             raise InvalidRequestError(f"messages: model {self.model_id} has no chat template; send a prompt")
         return self.tokenizer.chat_template.render(request.messages)
 
     def validate(self, request: GenerationRequest) -> None:
         """Raise InvalidRequestError if `request` would be refused, so a caller can set it aside alone."""
-        self._prepare(request, time.perf_counter())
+        self.prepare(request, lambda *_: None)
 
-    def _prepare(self, request: GenerationRequest, arrived: float) -> SequenceState:
+    def prepare(self, request: GenerationRequest, sink: Sink, *, fit_max_tokens: bool = True) -> Sequence:
+        """The engine's sequence for `request` (not yet submitted); raises InvalidRequestError if refused.
+        `fit_max_tokens` cuts max_tokens to what the context window leaves; without it, that is an error."""
+        arrived = time.perf_counter()
         ids = self.tokenizer.encode(self.render_prompt(request))
         if len(ids) >= self.context_window:
             raise ContextLengthError(
@@ -70,35 +100,74 @@ class Engine:
                 f"tokens and at least one must be left to generate"
             )
         p = request.params
-        return SequenceState(request=request, prompt_ids=ids,
-                             max_new_tokens=min(p.max_tokens, self.context_window - len(ids)),
-                             generator=make_generator(p.seed, self.loaded.device),
-                             text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived)
+        max_new = min(p.max_tokens, self.context_window - len(ids))
+        if max_new < p.max_tokens and not fit_max_tokens:
+            raise ContextLengthError(
+                f"max_tokens: the context window of {self.model_id} is {self.context_window} tokens; the prompt is "
+                f"{len(ids)} and max_tokens asks for {p.max_tokens} more ({len(ids) + p.max_tokens} in all)", field="max_tokens"
+            )
+        if len(ids) + max_new > self.kv_cache_tokens:
+            raise ContextLengthError(
+                f"prompt ({len(ids)} tokens) plus max_tokens ({max_new}) is {len(ids) + max_new} tokens; "
+                f"the KV cache holds {self.kv_cache_tokens}"
+            )
+        return Sequence(request=request, prompt_ids=ids, max_new_tokens=max_new,
+                        generator=make_generator(p.seed, self.loaded.device),
+                        text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived, sink=sink)
 
-    def _run(self, requests: Sequence[GenerationRequest]) -> tuple[list[SequenceState], Iterator[Event]]:
-        arrived = time.perf_counter()
-        seqs = [self._prepare(r, arrived) for r in requests]  # validate all before generating any
-        return seqs, generate_batch(self.model, seqs, self.tokenizer.eos_ids, self.loaded.device, self.max_batch_size)
-
-    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+    def generate(self, requests: Seq[GenerationRequest]) -> list[GenerationResult]:
         """Results in the order of `requests`."""
         results: list[GenerationResult | None] = [None] * len(requests)
         for i, result in self.as_completed(requests):
             results[i] = result
         return results
 
-    def as_completed(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
+    def as_completed(self, requests: Seq[GenerationRequest]) -> Iterator[tuple[int, GenerationResult]]:
         """(index into `requests`, result) as each request finishes; all are batched continuously."""
-        if not requests:
-            return
-        seqs, events = self._run(requests)
-        for i, delta in events:
-            if delta is None:
-                yield i, seqs[i].result()
+        done: deque[Sequence] = deque()
+        seqs = [self.prepare(r, lambda s, _, finished: finished and done.append(s)) for r in requests]  # all valid first
+        index = {id(s): i for i, s in enumerate(seqs)}
+        for _ in self._drive(seqs):
+            while done:
+                s = done.popleft()
+                yield index[id(s)], s.result()
 
     def stream(self, request: GenerationRequest) -> Iterator[StreamChunk]:
-        (seq,), events = self._run([request])
-        for _, delta in events:
-            if delta is not None:
-                yield StreamChunk(delta)
+        pieces: deque[str] = deque()
+        seq = self.prepare(request, lambda _, text, __: text and pieces.append(text))
+        for _ in self._drive([seq]):
+            while pieces:
+                yield StreamChunk(pieces.popleft())
         yield StreamChunk("", seq.result())
+
+    def _drive(self, seqs: list[Sequence]) -> Iterator[None]:
+        """Submit `seqs` and step until all finish, yielding after each step so the caller can hand on
+        what the sinks collected. A caller that stops early cancels whatever has not finished."""
+        for s in seqs:
+            self.core.add(s)
+        try:
+            while any(s.finish_reason is None for s in seqs):
+                self.core.step()
+                _raise_if_failed(seqs)
+                yield
+        finally:
+            for s in seqs:
+                if s.finish_reason is None:
+                    self.core.cancel(s)
+
+
+def _raise_if_failed(seqs: list[Sequence]) -> None:
+    for s in seqs:
+        if s.error is not None:
+            raise RuntimeError(f"the engine failed: {s.error}")
+
+
+def default_kv_cache_tokens(loaded: LoadedModel, max_batch_size: int) -> int:
+    """Enough for every running sequence at the full context, within a memory budget for the device."""
+    cfg = loaded.config
+    per_token = cfg.n_layers * 2 * cfg.n_kv_heads * cfg.head_dim * loaded.dtype.itemsize
+    if loaded.device.type == "cuda":
+        budget = int(torch.cuda.mem_get_info(loaded.device)[0] * CUDA_KV_CACHE_SHARE)
+    else:
+        budget = CPU_KV_CACHE_BYTES
+    return min(budget // per_token, max_batch_size * cfg.max_seq_len)

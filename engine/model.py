@@ -12,31 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from engine.config import ModelConfig
-
-
-class KVCache(nn.Module):
-    """Keys and values of every cached position: [batch, n_kv_heads, max_len, head_dim] each."""
-
-    def __init__(self, batch: int, max_len: int, n_kv_heads: int, head_dim: int,
-                 dtype: torch.dtype, device: torch.device | str) -> None:
-        super().__init__()
-        shape = (batch, n_kv_heads, max_len, head_dim)
-        self.register_buffer("k", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
-        self.register_buffer("v", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
-
-    def update(self, input_pos: Tensor, k: Tensor, v: Tensor, kv_len: int,
-               slots: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        # input_pos: [B, T]; k, v: [B, n_kv, T, hd]; slots: [B] cache rows of the batch (None: rows 0..B-1)
-        if slots is None and input_pos.shape[0] == 1:  # one sequence: a plain index copy along the position axis
-            self.k[:1].index_copy_(2, input_pos[0], k)
-            self.v[:1].index_copy_(2, input_pos[0], v)
-            return self.k[:1, :, :kv_len], self.v[:1, :, :kv_len]
-        rows = slots if slots is not None else torch.arange(input_pos.shape[0], device=input_pos.device)
-        self.k[rows[:, None], :, input_pos] = k.transpose(1, 2)  # indexed view is [B, T, n_kv, hd]
-        self.v[rows[:, None], :, input_pos] = v.transpose(1, 2)
-        if slots is not None:  # a few sequences joining a running batch: gather their rows
-            return self.k[slots, :, :kv_len], self.v[slots, :, :kv_len]
-        return self.k[:, :, :kv_len], self.v[:, :, :kv_len]
+from engine.paged_cache import KVView, PagedKVCache
 
 
 def rope_tables(cfg: ModelConfig, device: torch.device | str) -> tuple[Tensor, Tensor]:
@@ -64,19 +40,20 @@ class Attention(nn.Module):
         self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
         self.wqkv = nn.Linear(cfg.dim, (cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.head_dim, bias=False)
         self.wo = nn.Linear(cfg.dim, cfg.dim, bias=False)
-        self.kv_cache: KVCache | None = None
+        self.kv_cache: PagedKVCache | None = None
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, input_pos: Tensor,
-                mask: Tensor | None, kv_len: int, slots: Tensor | None) -> Tensor:
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, kv: KVView | None) -> Tensor:
         B, T, D = x.shape
         n_qk = self.n_heads + self.n_kv_heads
         qkv = self.wqkv(x).view(B, T, n_qk + self.n_kv_heads, self.head_dim)
         qk = apply_rope(qkv[:, :, :n_qk], cos, sin)  # q and k rotated together: [B, T, nh+nkv, hd]
         q = qk[:, :, : self.n_heads].transpose(1, 2)  # [B, nh, T, hd]
-        k = qk[:, :, self.n_heads :].transpose(1, 2)  # [B, nkv, T, hd]
-        v = qkv[:, :, n_qk:].transpose(1, 2)  # [B, nkv, T, hd]
-        k, v = self.kv_cache.update(input_pos, k, v, kv_len, slots)  # [B, nkv, kv_len, hd]
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)  # [B, nh, T, hd]
+        k, v = qk[:, :, self.n_heads :], qkv[:, :, n_qk:]  # [B, T, nkv, hd] each
+        if kv is None:  # no cache: the tokens attend causally to each other
+            y = F.scaled_dot_product_attention(q, k.transpose(1, 2), v.transpose(1, 2), is_causal=True, enable_gqa=True)
+        else:
+            k, v = self.kv_cache.update(kv, k, v)  # [B, nkv, L, hd] each
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=kv.mask, enable_gqa=True)  # [B, nh, T, hd]
         return self.wo(y.transpose(1, 2).reshape(B, T, D))
 
 
@@ -109,9 +86,8 @@ class TransformerBlock(nn.Module):
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.feed_forward = FeedForward(cfg)
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, input_pos: Tensor,
-                mask: Tensor | None, kv_len: int, slots: Tensor | None) -> Tensor:
-        h = x + self.attention(self.attention_norm(x), cos, sin, input_pos, mask, kv_len, slots)
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, kv: KVView | None) -> Tensor:
+        h = x + self.attention(self.attention_norm(x), cos, sin, kv)
         return h + self.feed_forward(self.ffn_norm(h))
 
 
@@ -128,37 +104,26 @@ class Transformer(nn.Module):
         self.rope_cos: Tensor | None = None
         self.rope_sin: Tensor | None = None
 
-    def setup_caches(self, batch: int, max_len: int) -> None:
-        """Allocate a KV cache for `batch` sequences of up to `max_len` positions each."""
+    def setup_caches(self, n_slots: int) -> None:
+        """Allocate a paged KV cache of `n_slots` positions in all (block 0 is padding; see kv_blocks)."""
         weight = self.tok_embeddings.weight
         for layer in self.layers:
-            layer.attention.kv_cache = KVCache(batch, max_len, self.config.n_kv_heads, self.config.head_dim,
-                                               weight.dtype, weight.device)
-        if self.rope_cos is None or self.rope_cos.device != weight.device:
-            self.rope_cos, self.rope_sin = rope_tables(self.config, weight.device)
+            layer.attention.kv_cache = PagedKVCache(n_slots, self.config.n_kv_heads, self.config.head_dim,
+                                                    weight.dtype, weight.device)
 
-    def forward(self, tokens: Tensor, input_pos: Tensor, *, kv_len: int,
-                mask: Tensor | None = None, last_only: bool = False, slots: Tensor | None = None) -> Tensor:
-        """Logits for `tokens` [B, T] at positions `input_pos` [B, T], attending to cache[:kv_len].
-
-        `slots` [B] names the cache rows of a batch smaller than the cache (sequences joining a
-        running batch); without it, row i of the batch is row i of the cache.
-
-        `mask` [B, 1, T, kv_len] (True = attend) is needed unless every row attends to all of
-        cache[:kv_len]; `attention_mask` builds it.
-        """
+    def forward(self, tokens: Tensor, input_pos: Tensor, kv: KVView | None = None,
+                logits_at: Tensor | None = None) -> Tensor:
+        """Logits for `tokens` [B, T] at positions `input_pos` [B, T]: [B, T, vocab], or [B, vocab] at token
+        index `logits_at` [B] of each row. Keys and values go to the paged cache where `kv` says; without
+        `kv`, each row is one whole sequence and nothing is cached (reference forwards, tests)."""
         dtype = self.tok_embeddings.weight.dtype
+        if self.rope_cos is None or self.rope_cos.device != tokens.device:  # built once, on first use
+            self.rope_cos, self.rope_sin = rope_tables(self.config, tokens.device)
         cos = self.rope_cos[input_pos].to(dtype).unsqueeze(2)  # [B, T, 1, hd]
         sin = self.rope_sin[input_pos].to(dtype).unsqueeze(2)
         x = self.tok_embeddings(tokens)  # [B, T, dim]
         for layer in self.layers:
-            x = layer(x, cos, sin, input_pos, mask, kv_len, slots)
-        if last_only:
-            x = x[:, -1:]
-        return self.output(self.norm(x)).float()  # [B, T or 1, vocab]
-
-
-def attention_mask(input_pos: Tensor, kv_len: int) -> Tensor:
-    """Causal mask for queries at `input_pos` [B, T] over cache positions [0, kv_len): [B, 1, T, kv_len]."""
-    keys = torch.arange(kv_len, device=input_pos.device)
-    return (keys <= input_pos[..., None]).unsqueeze(1)
+            x = layer(x, cos, sin, kv)
+        if logits_at is not None:
+            x = x[torch.arange(x.shape[0], device=x.device), logits_at]  # [B, dim]
+        return self.output(self.norm(x)).float()

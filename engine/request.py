@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from engine.sampling import SamplingParams
 
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class GenerationRequest:
     messages: tuple[dict[str, Any], ...] | None = None
     params: SamplingParams = field(default_factory=SamplingParams)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    traceparent: str | None = None  # the caller's W3C trace context, continued by the telemetry spans
 
 
 @dataclass(frozen=True)

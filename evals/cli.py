@@ -6,14 +6,9 @@ import argparse
 import sys
 
 from engine.errors import EngineError
-from evals import cli_calibrate, cli_compare, cli_datasets, cli_generate, cli_models, cli_run, cli_runs
-from evals.errors import EvalInputError
+from evals import cli_calibrate, cli_compare, cli_datasets, cli_generate, cli_models, cli_run, cli_runs, cli_serve
+from evals.errors import EvalInputError, UsageError
 from evals.exit_codes import EXIT_BAD_INPUT
-
-
-
-class UsageError(Exception):
-    """A flag's value is wrong in a way argparse cannot see (names the flag)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_runs.register(commands)
     cli_calibrate.register(commands)
     cli_compare.register(commands)
+    cli_serve.register(commands)
     return parser
 
 

@@ -7,6 +7,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 
+class UsageError(Exception):
+    """A flag's value is wrong in a way argparse cannot see (names the flag)."""
+
+
 class EvalInputError(Exception):
     """A golden set, suite, labels file or stored run that cannot be used as given."""
 

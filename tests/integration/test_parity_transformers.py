@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from engine import GenerationRequest, SamplingParams
-from engine.model import attention_mask
 
 pytestmark = pytest.mark.model
 
@@ -51,9 +50,8 @@ def test_last_position_logits_agree_within_1e_3(real_engine, hf_reference, devic
         ids = real_engine.tokenizer.encode(real_engine.tokenizer.chat_template.render(chat))
         tokens = torch.tensor([ids], device=device)
         pos = torch.arange(len(ids), device=device)[None]
-        model.setup_caches(1, len(ids))
         with torch.inference_mode():
-            ours = model(tokens, pos, kv_len=len(ids), mask=attention_mask(pos, len(ids)), last_only=True)[0, -1]
+            ours = model(tokens, pos)[0, -1]
             theirs = ref(tokens).logits[0, -1].float()
         assert (ours - theirs).abs().max().item() < 1e-3
 

@@ -12,7 +12,6 @@ from gguf import GGMLQuantizationType as Q
 
 from engine.cpu_layout import ColumnShardedLinear
 from engine.loader import load_model
-from engine.model import attention_mask
 from tests.tiny_models import hf_state_dict, write_gguf, write_hf_folder
 
 PROMPT = [[3, 17, 250, 41, 99, 7, 256, 12]]
@@ -22,9 +21,8 @@ def engine_logits(path: Path) -> torch.Tensor:
     m = load_model(path, device="cpu").model
     tokens = torch.tensor(PROMPT)
     pos = torch.arange(tokens.shape[1])[None]
-    m.setup_caches(1, tokens.shape[1])
     with torch.inference_mode():
-        return m(tokens, pos, kv_len=tokens.shape[1], mask=attention_mask(pos, tokens.shape[1]))
+        return m(tokens, pos)
 
 
 def reference_logits(path: Path) -> torch.Tensor:

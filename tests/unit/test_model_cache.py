@@ -1,4 +1,5 @@
-"""The KV cache and batching change no numbers: incremental decoding equals one full forward."""
+"""The paged KV cache changes no numbers: chunked and token-by-token decoding over scattered blocks equal
+one full forward, and the rows of a ragged batch equal each sequence alone."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import torch
 
 from engine import Engine, GenerationRequest, SamplingParams
 from engine.config import ModelConfig
-from engine.generate import decode_one_token, prefill
-from engine.model import Transformer, attention_mask
+from engine.model import Transformer
+from engine.paged_cache import kv_view
+
+BLOCK = 4
 
 
 def tiny_model(seed: int = 0) -> Transformer:
@@ -15,36 +18,57 @@ def tiny_model(seed: int = 0) -> Transformer:
     return Transformer(ModelConfig.tiny()).eval()
 
 
+@torch.inference_mode()
 def full_logits(m: Transformer, ids: list[int]) -> torch.Tensor:
-    m.setup_caches(1, len(ids))
-    pos = torch.arange(len(ids))[None]
-    with torch.inference_mode():
-        return m(torch.tensor([ids]), pos, kv_len=len(ids), mask=attention_mask(pos, len(ids)))[0]
+    """[T, V] from one forward over the whole sequence, no cache."""
+    return m(torch.tensor([ids]), torch.arange(len(ids))[None])[0]
 
 
-def test_decoding_token_by_token_matches_the_full_forward() -> None:
+@torch.inference_mode()
+def paged_logits(m: Transformer, rows: list[tuple[list[int], list[int], int, int]]) -> torch.Tensor:
+    """Compute positions [start, end) of each row (tokens, block table, start, end) in one step: [B, V]
+    at each row's last position."""
+    view, pos = kv_view([t for _, t, _, _ in rows], [s for *_, s, _ in rows], [e for *_, e in rows], BLOCK,
+                        torch.device("cpu"))
+    width = pos.shape[1]
+    tokens = torch.tensor([ids[s:e] + [0] * (width - (e - s)) for ids, _, s, e in rows])
+    return m(tokens, pos, view, logits_at=torch.tensor([e - s - 1 for *_, s, e in rows]))
+
+
+def test_decoding_token_by_token_over_scattered_blocks_matches_the_full_forward() -> None:
     m = tiny_model()
+    m.setup_caches(16 * BLOCK)
     ids = [5, 9, 200, 31, 7, 7, 64, 128, 3, 250]
-    expected = full_logits(m, ids)
-    m.setup_caches(1, len(ids))
-    got = [prefill(m, [ids[:4]], torch.device("cpu"))[0]]
-    for i in range(4, len(ids)):
-        got.append(decode_one_token(m, [ids[i]], [i], torch.device("cpu"))[0])
-    torch.testing.assert_close(torch.stack(got), expected[3:], atol=1e-5, rtol=1e-5)
+    table = [9, 2, 14]  # out of order on purpose
+    got = [paged_logits(m, [(ids, table, 0, 5)])[0]]
+    for end in range(6, len(ids) + 1):
+        got.append(paged_logits(m, [(ids, table, end - 1, end)])[0])
+    torch.testing.assert_close(torch.stack(got), full_logits(m, ids)[4:], atol=1e-5, rtol=1e-5)
 
 
-def test_rows_of_a_batch_match_each_sequence_alone() -> None:
+def test_rows_of_a_ragged_batch_match_each_sequence_alone() -> None:
     m = tiny_model(1)
-    prompts = [[1, 2, 3], [40, 41, 42, 43, 44, 45, 46], [9]]
-    cont = [[7, 8], [9, 10], [11, 12]]
-    m.setup_caches(len(prompts), 12)
-    batch = [prefill(m, prompts, torch.device("cpu"))]
-    for step in range(2):
-        positions = [len(p) + step for p in prompts]
-        batch.append(decode_one_token(m, [c[step] for c in cont], positions, torch.device("cpu")))
-    for row, (p, c) in enumerate(zip(prompts, cont)):
-        alone = full_logits(m, p + c)[len(p) - 1:]
-        torch.testing.assert_close(torch.stack([b[row] for b in batch]), alone, atol=1e-5, rtol=1e-5)
+    m.setup_caches(32 * BLOCK)
+    seqs = [[1, 2, 3, 4, 5, 6], [40, 41, 42, 43, 44, 45, 46, 47, 48], [9, 10]]
+    tables = [[3, 4], [7, 1, 12], [20]]
+    first = paged_logits(m, [(s, t, 0, 3 if len(s) > 3 else 1) for s, t in zip(seqs, tables)])  # chunked prefill
+    rest = paged_logits(m, [(s, t, 3 if len(s) > 3 else 1, len(s)) for s, t in zip(seqs, tables)])
+    for row, s in enumerate(seqs):
+        alone = full_logits(m, s)
+        torch.testing.assert_close(first[row], alone[2 if len(s) > 3 else 0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(rest[row], alone[-1], atol=1e-5, rtol=1e-5)
+
+
+def test_writing_one_sequence_leaves_the_other_blocks_alone() -> None:
+    m = tiny_model(2)
+    m.setup_caches(8 * BLOCK)
+    paged_logits(m, [([1, 2, 3, 4, 5], [1, 2], 0, 5), ([6, 7, 8], [3], 0, 3)])
+    before = [layer.attention.kv_cache.k.clone() for layer in m.layers]
+    paged_logits(m, [([7, 8, 9, 10, 11, 12], [5, 6], 0, 6)])
+    for layer, old in zip(m.layers, before):
+        k = layer.attention.kv_cache.k
+        torch.testing.assert_close(k[BLOCK:4 * BLOCK], old[BLOCK:4 * BLOCK])  # blocks 1-3 untouched
+        assert not torch.equal(k[5 * BLOCK:7 * BLOCK], old[5 * BLOCK:7 * BLOCK])
 
 
 def test_greedy_generation_is_the_same_alone_and_in_a_batch(tiny_gguf) -> None:

@@ -1,0 +1,113 @@
+"""The asynchronous API: submit a request, stream its text as it is produced, cancel it.
+
+A background thread drives the engine's steps (the model releases the GIL in its kernels, so the
+event loop stays responsive); results cross back to the caller's event loop through
+`call_soon_threadsafe`. A stream that is abandoned (its task cancelled, its client gone) cancels its
+request, which frees the request's KV blocks at the next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import AsyncIterator
+
+from engine.core import EngineCore
+from engine.engine import Engine, StreamChunk
+from engine.errors import EngineError
+from engine.request import GenerationRequest, GenerationResult
+from engine.sequence import Sequence
+
+IDLE_WAIT_S = 0.5  # how often an idle loop looks for a stop request
+
+
+class QueueFullError(EngineError):
+    """Too many requests are waiting; the caller should retry later."""
+
+    def __init__(self, waiting: int, limit: int) -> None:
+        super().__init__(f"{waiting} requests are waiting, the limit is {limit}; retry later")
+
+
+class EngineFailedError(RuntimeError):
+    """The engine hit an internal error while this request was live."""
+
+
+class RequestStream:
+    """One submitted request: iterate it for its chunks (the last carries the result), or cancel it."""
+
+    def __init__(self, core: EngineCore, seq: Sequence, events: asyncio.Queue[tuple[str, bool]]) -> None:
+        self._core, self.seq, self._events = core, seq, events
+
+    async def __aiter__(self) -> AsyncIterator[StreamChunk]:
+        try:
+            while True:
+                text, finished = await self._events.get()
+                if text:
+                    yield StreamChunk(text)
+                if finished:
+                    if self.seq.error is not None:
+                        raise EngineFailedError(self.seq.error)
+                    yield StreamChunk("", self.seq.result())
+                    return
+        finally:
+            self.cancel()
+
+    async def result(self) -> GenerationResult:
+        async for chunk in self:
+            if chunk.result is not None:
+                return chunk.result
+        raise AssertionError("a stream always ends with its result")
+
+    def cancel(self) -> None:
+        """Stop generating and free the KV blocks (a no-op once finished)."""
+        if self.seq.finish_reason is None:
+            self._core.cancel(self.seq)
+
+
+class AsyncEngine:
+    def __init__(self, engine: Engine, *, max_waiting: int = 256) -> None:
+        self.engine = engine
+        self.max_waiting = max_waiting
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="goldgate-engine", daemon=True)
+
+    def start(self) -> "AsyncEngine":
+        self._thread.start()
+        return self
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self.engine.core.cancel_all()
+        self._thread.join()
+
+    def submit(self, request: GenerationRequest, *, fit_max_tokens: bool = True) -> RequestStream:
+        """Queue `request`; raises InvalidRequestError or QueueFullError at once, before anything runs.
+        With `fit_max_tokens` False, a max_tokens that does not fit the context window is an error
+        (OpenAI's behaviour) rather than cut to fit."""
+        waiting = self.engine.stats().waiting
+        if waiting >= self.max_waiting:
+            raise QueueFullError(waiting, self.max_waiting)
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+
+        def sink(_: Sequence, text: str, finished: bool) -> None:
+            try:
+                loop.call_soon_threadsafe(events.put_nowait, (text, finished))
+            except RuntimeError:  # the caller's loop is closed: nobody is listening
+                pass
+
+        seq = self.engine.prepare(request, sink, fit_max_tokens=fit_max_tokens)
+        self.engine.core.add(seq)
+        return RequestStream(self.engine.core, seq, events)
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        return await self.submit(request).result()
+
+    def _loop(self) -> None:
+        core = self.engine.core
+        while not self._stop.is_set():
+            try:
+                if not core.step():
+                    core.wait_for_work(IDLE_WAIT_S)
+            except Exception as error:  # noqa: BLE001 - every live request hears of it; the loop goes on
+                core.fail_all(error)

@@ -1,0 +1,118 @@
+"""The engine core: a step is schedule, execute, update. Requests and cancellations arrive from any
+thread through an inbox that only the stepping thread drains, so the scheduler needs no locks."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from engine.kv_blocks import BlockManager
+from engine.model_runner import ModelRunner
+from engine.scheduler import Scheduler
+from engine.sequence import Sequence
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """The engine's state for /metrics and the load tests."""
+
+    running: int
+    waiting: int
+    kv_blocks_used: int
+    kv_blocks_free: int
+    kv_block_size: int
+    preemptions_total: int
+    steps_total: int
+
+
+class EngineCore:
+    def __init__(self, runner: ModelRunner, blocks: BlockManager, eos_ids: frozenset[int], *,
+                 max_running: int, token_budget: int) -> None:
+        self.runner = runner
+        self.blocks = blocks
+        self.scheduler = Scheduler(blocks, max_running=max_running, token_budget=token_budget)
+        self.eos_ids = eos_ids
+        self._inbox: queue.SimpleQueue[tuple[str, Sequence]] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._step_lock = threading.Lock()
+        self._live: set[Sequence] = set()  # submitted and not yet finished, inbox included
+        self._preemptions = 0
+        self._steps = 0
+
+    def add(self, seq: Sequence) -> None:
+        self._live.add(seq)
+        self._inbox.put(("add", seq))
+        self._wake.set()
+
+    def cancel(self, seq: Sequence) -> None:
+        """Stop `seq` at the next step and free its blocks; its sink hears finished with reason 'cancelled'."""
+        self._inbox.put(("cancel", seq))
+        self._wake.set()
+
+    def cancel_all(self) -> None:
+        for seq in list(self._live):
+            self.cancel(seq)
+
+    def step(self) -> bool:
+        """Run one step; False when there was nothing to do."""
+        with self._step_lock:
+            self._drain_inbox()
+            plan = self.scheduler.schedule()
+            self._preemptions += len(plan.preempted)
+            if not plan.chunks:
+                return False
+            started = time.perf_counter()
+            for chunk in plan.chunks:
+                chunk.seq.started = chunk.seq.started or started
+            sampled = self.runner.execute(plan.chunks)
+            now = time.perf_counter()
+            for i, chunk in enumerate(plan.chunks):
+                seq = chunk.seq
+                seq.num_computed = chunk.end
+                if i in sampled:
+                    delta = seq.append(sampled[i], self.eos_ids, now)
+                    if seq.finish_reason is not None:
+                        self._finish(seq, delta)
+                    elif delta:
+                        seq.sink(seq, delta, False)
+            self._steps += 1
+            return True
+
+    def wait_for_work(self, timeout: float) -> None:
+        """Block until something is submitted or cancelled (or `timeout` seconds pass)."""
+        self._wake.wait(timeout)
+        self._wake.clear()
+
+    def fail_all(self, error: BaseException) -> None:
+        """A step raised: end every live sequence with `error` rather than leave its caller waiting."""
+        with self._step_lock:
+            self._drain_inbox()
+            for seq in list(self._live):
+                seq.error = f"{type(error).__name__}: {error}"
+                self._finish(seq, "")
+
+    def stats(self) -> EngineStats:
+        usage = self.blocks.usage()
+        running = len(self.scheduler.running)
+        return EngineStats(running=running, waiting=max(len(self._live) - running, 0), kv_blocks_used=usage.used,
+                           kv_blocks_free=usage.free, kv_block_size=usage.block_size,
+                           preemptions_total=self._preemptions, steps_total=self._steps)
+
+    def _drain_inbox(self) -> None:
+        while True:
+            try:
+                what, seq = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if what == "add" and seq.finish_reason is None:
+                self.scheduler.add(seq)
+            elif what == "cancel" and seq in self._live:
+                seq.finish_reason = "cancelled"
+                self._finish(seq, "")
+
+    def _finish(self, seq: Sequence, delta: str) -> None:
+        self.scheduler.remove(seq)
+        self._live.discard(seq)
+        seq.sink(seq, delta, True)

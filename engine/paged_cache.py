@@ -1,0 +1,77 @@
+"""The paged KV cache in tensors: one pool of slots per layer, and the index view a step reads and writes.
+
+Slots are grouped into the blocks the BlockManager hands out. A step computes B rows of up to T
+tokens each; `KVView` tells every layer where those tokens' keys and values go (`write`) and which
+slots each row attends to, in position order (`read`), so attention sees a row's own positions only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+
+class PagedKVCache(nn.Module):
+    """Keys and values of one layer: [n_slots, n_kv_heads, head_dim] each."""
+
+    def __init__(self, n_slots: int, n_kv_heads: int, head_dim: int, dtype: torch.dtype,
+                 device: torch.device | str) -> None:
+        super().__init__()
+        shape = (n_slots, n_kv_heads, head_dim)
+        # zeros, not empty: padding slots are read (then masked), and 0 * NaN garbage would be NaN
+        self.register_buffer("k", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
+        self.register_buffer("v", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
+
+    def update(self, view: "KVView", k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        # k, v: [B, T, n_kv, hd] for this step's tokens; returns each row's keys and values [B, n_kv, L, hd]
+        self.k.index_copy_(0, view.write, k.flatten(0, 1))
+        self.v.index_copy_(0, view.write, v.flatten(0, 1))
+        B, L = view.read.shape
+        slots = view.read.flatten()  # index_select: several times faster than advanced indexing on CPU
+        k = self.k.index_select(0, slots).view(B, L, *self.k.shape[1:]).transpose(1, 2)
+        v = self.v.index_select(0, slots).view(B, L, *self.v.shape[1:]).transpose(1, 2)
+        return k, v
+
+
+@dataclass(frozen=True)
+class KVView:
+    write: Tensor  # [B*T] slot of each token computed this step (padding tokens write the padding block)
+    read: Tensor  # [B, L] slot of each row's positions 0..L-1 (past a row's end: the padding block)
+    mask: Tensor | None  # [B, 1, T, L], True = attend; None when every row attends to all L
+
+
+def kv_view(tables: list[list[int]], starts: list[int], ends: list[int], block_size: int,
+            device: torch.device) -> tuple[KVView, Tensor]:
+    """The view for rows computing positions [starts[b], ends[b]) with block tables `tables`,
+    and the positions [B, T] of their tokens (padding tokens at position 0)."""
+    B, T, L = len(tables), max(e - s for s, e in zip(starts, ends)), max(ends)
+    width = max(len(t) for t in tables)
+    table = torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.long)  # [B, blocks]
+    pos = torch.arange(L)  # [L]
+    inside = pos < torch.tensor(ends)[:, None]  # [B, L]
+    read = torch.where(inside, table[:, pos // block_size] * block_size + pos % block_size, 0)  # [B, L]
+    offsets = torch.arange(T)  # [T]
+    input_pos = torch.tensor(starts)[:, None] + offsets  # [B, T]
+    real = input_pos < torch.tensor(ends)[:, None]  # [B, T]
+    input_pos = torch.where(real, input_pos, 0)
+    write = torch.where(real, read.gather(1, input_pos), 0)  # [B, T]
+    if B == 1 and T == 1:
+        mask = None
+    else:  # causal within each row; a padding token attends to position 0 only, which keeps it finite
+        mask = (pos <= input_pos[..., None]) & inside[:, None, :]  # [B, T, L]
+        mask = torch.where(real[..., None], mask, pos == 0).unsqueeze(1)
+    return (KVView(write.flatten().to(device), read.to(device), None if mask is None else mask.to(device)),
+            input_pos.to(device))
+
+
+def contiguous_tables(lengths: list[int], block_size: int) -> list[list[int]]:
+    """Block tables laying rows of `lengths` positions one after another from block 1, for a fresh cache
+    (tests and one-off forward passes)."""
+    tables, nxt = [], 1
+    for n in lengths:
+        k = -(-n // block_size)
+        tables.append(list(range(nxt, nxt + k)))
+        nxt += k
+    return tables

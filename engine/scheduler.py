@@ -1,0 +1,104 @@
+"""The scheduler: which tokens of which sequences the next step computes. Plain Python, no tensors.
+
+Like vLLM v1 it counts tokens, not phases: a sequence needs `num_tokens - num_computed` more tokens
+computed, which is its whole prompt when it arrives (prefill), one token while it decodes, and its
+prompt plus everything it generated after a preemption (recompute). A step takes every running
+sequence's tokens, oldest first, and admits waiting ones in arrival order while the token budget,
+the running limit and the free KV blocks allow; a long prompt is prefilled in chunks over several
+steps, interleaved with the others' decoding.
+
+Out of blocks: a waiting sequence waits. A running one that needs a block preempts the newest
+running sequence, whose blocks are freed and which goes back to the front of the queue to be
+recomputed; the oldest always progresses, so the engine never deadlocks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from engine.kv_blocks import BlockManager
+from engine.sequence import Sequence
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Compute positions [start, end) of `seq`; `samples` when that reaches its last token."""
+
+    seq: Sequence
+    start: int
+    end: int
+
+    @property
+    def samples(self) -> bool:
+        return self.end == self.seq.num_tokens
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    chunks: tuple[Chunk, ...]
+    preempted: tuple[Sequence, ...]
+
+
+class Scheduler:
+    def __init__(self, blocks: BlockManager, *, max_running: int, token_budget: int) -> None:
+        if token_budget < max_running:
+            raise ValueError(f"token budget {token_budget} must cover one decode token for each of {max_running} sequences")
+        self.blocks = blocks
+        self.max_running = max_running
+        self.token_budget = token_budget
+        self.waiting: deque[Sequence] = deque()
+        self.running: list[Sequence] = []  # in admission order: the last is preempted first
+
+    def add(self, seq: Sequence) -> None:
+        self.waiting.append(seq)
+
+    def remove(self, seq: Sequence) -> bool:
+        """Take `seq` out (finished or cancelled) and free its blocks at once; False if it was not here."""
+        if seq in self.running:
+            self.running.remove(seq)
+        elif seq in self.waiting:
+            self.waiting.remove(seq)
+        else:
+            return False
+        self.blocks.release(seq.blocks)
+        return True
+
+    def schedule(self) -> StepPlan:
+        chunks: list[Chunk] = []
+        preempted: list[Sequence] = []
+        # every decoding sequence gets its one token; prefills share what is left
+        budget = self.token_budget - sum(1 for s in self.running if s.num_tokens - s.num_computed == 1)
+        i = 0
+        while i < len(self.running):
+            seq = self.running[i]
+            remaining = seq.num_tokens - seq.num_computed
+            n = 1 if remaining == 1 else min(remaining, budget)
+            if n == 0:
+                i += 1
+                continue
+            while not self.blocks.grow(seq.blocks, seq.num_computed + n):
+                victim = self.running.pop()
+                self._preempt(victim)
+                preempted.append(victim)
+                if victim is seq:
+                    break
+            else:
+                chunks.append(Chunk(seq, seq.num_computed, seq.num_computed + n))
+                budget -= n if remaining > 1 else 0
+                i += 1
+        while self.waiting and len(self.running) < self.max_running and budget > 0:
+            seq = self.waiting[0]
+            n = min(seq.num_tokens - seq.num_computed, budget)
+            if not self.blocks.grow(seq.blocks, seq.num_computed + n):
+                break  # first come, first served: nothing overtakes the head of the queue
+            self.running.append(self.waiting.popleft())
+            chunks.append(Chunk(seq, seq.num_computed, seq.num_computed + n))
+            budget -= n
+        return StepPlan(tuple(chunks), tuple(preempted))
+
+    def _preempt(self, seq: Sequence) -> None:
+        self.blocks.release(seq.blocks)
+        seq.num_computed = 0
+        seq.preemptions += 1
+        self.waiting.appendleft(seq)

@@ -1,0 +1,70 @@
+"""One request's life in the engine: its tokens, how many are in the KV cache, its blocks and timings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from engine.request import FinishReason, GenerationRequest, GenerationResult, Timings, Usage
+from engine.text_stream import TextStream
+
+# Called from the engine's stepping thread: (sequence, new text, finished). The last call has finished=True.
+Sink = Callable[["Sequence", str, bool], None]
+
+
+@dataclass(eq=False)
+class Sequence:
+    request: GenerationRequest
+    prompt_ids: list[int]
+    max_new_tokens: int
+    generator: Any  # the request's own random generator (a torch.Generator; opaque to the scheduler)
+    text: TextStream
+    arrived: float
+    sink: Sink
+    out: list[int] = field(default_factory=list)
+    num_computed: int = 0  # leading tokens whose keys and values are in the cache
+    blocks: list[int] = field(default_factory=list)  # the block table
+    finish_reason: FinishReason | None = None
+    preemptions: int = 0
+    error: str | None = None  # set when the engine failed while this sequence was live
+    started: float = 0.0
+    first_token_at: float = 0.0
+    last_token_at: float = 0.0
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.prompt_ids) + len(self.out)
+
+    def tokens(self, start: int, end: int) -> list[int]:
+        n = len(self.prompt_ids)
+        if end <= n:
+            return self.prompt_ids[start:end]
+        return (self.prompt_ids[start:] if start < n else []) + self.out[max(start - n, 0):end - n]
+
+    def append(self, token: int, eos_ids: frozenset[int], now: float) -> str:
+        """Take one sampled token; return the text it makes showable and set `finish_reason` when done."""
+        if not self.out:
+            self.first_token_at = now
+        self.last_token_at = now
+        self.out.append(token)  # an EOS token stays in token_ids (it was generated) but never shows as text
+        if token in eos_ids and not self.request.params.ignore_eos:
+            self.finish_reason = "stop"
+            return self.text.flush()
+        delta = self.text.push(self.out)
+        if self.text.stopped:
+            self.finish_reason = "stop"
+        elif len(self.out) >= self.max_new_tokens:
+            self.finish_reason = "length"
+        return delta + self.text.flush() if self.finish_reason else delta
+
+    def result(self) -> GenerationResult:
+        started = self.started or self.last_token_at or self.arrived
+        return GenerationResult(
+            request_id=self.request.request_id, text=self.text.text, token_ids=tuple(self.out),
+            finish_reason=self.finish_reason or "length",
+            usage=Usage(prompt_tokens=len(self.prompt_ids), completion_tokens=len(self.out)),
+            timings=Timings(queue_s=started - self.arrived,
+                            time_to_first_token_s=max(self.first_token_at - self.arrived, 0.0),
+                            total_s=max(self.last_token_at, started) - self.arrived,
+                            decode_s=max(self.last_token_at - self.first_token_at, 0.0)),
+        )

@@ -1,0 +1,125 @@
+"""The OpenAI-compatible server: chat and text completions (whole or streamed as server-sent events),
+the model list, health, and Prometheus metrics, over one AsyncEngine."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from engine.async_engine import AsyncEngine, EngineFailedError, QueueFullError, RequestStream
+from engine.errors import InvalidRequestError
+from engine.request import GenerationRequest
+from engine.sampling import SamplingParams
+from engine.server import responses
+from engine.server.errors import error_response, validation_error
+from engine.server.metrics import engine_registry
+from engine.server.protocol import ChatCompletionRequest, CompletionRequest, SamplingFields
+from telemetry.trace_context import valid_traceparent
+
+RETRY_AFTER_S = 1
+
+
+class ApiError(Exception):
+    def __init__(self, response: JSONResponse) -> None:
+        self.response = response
+
+
+def create_app(engine: AsyncEngine, *, api_key: str | None = None) -> FastAPI:
+    """The app; it starts the engine's loop when the server starts and stops it on shutdown."""
+    model = engine.engine.model_id
+    created = int(time.time())
+    registry = engine_registry(engine.engine.stats, model)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        engine.start()
+        yield
+        engine.shutdown()
+
+    async def authorized(request: Request) -> None:
+        if api_key is None:
+            return
+        given = request.headers.get("authorization", "")
+        if not secrets.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
+            raise ApiError(error_response(401, "missing or wrong API key: send 'Authorization: Bearer <key>'",
+                                          code="invalid_api_key"))
+
+    app = FastAPI(title="goldgate", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ApiError, lambda _, e: e.response)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "model": model}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/models", dependencies=[Depends(authorized)])
+    async def models() -> dict:
+        return responses.model_list(model, created)
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
+    async def chat(body: ChatCompletionRequest, request: Request) -> Response:
+        messages = tuple(m.model_dump(exclude_none=True) for m in body.messages)
+        return await _respond("chat", body, request, messages=messages, max_tokens=body.requested_max_tokens())
+
+    @app.post("/v1/completions", dependencies=[Depends(authorized)])
+    async def completions(body: CompletionRequest, request: Request) -> Response:
+        return await _respond("text", body, request, prompt=body.prompt_text(), max_tokens=body.max_tokens)
+
+    async def _respond(kind: responses.Kind, body: SamplingFields, request: Request, *, max_tokens: int | None,
+                       prompt: str | None = None, messages: tuple | None = None) -> Response:
+        if body.model != model:
+            return error_response(404, f"the model '{body.model}' does not exist; this server serves '{model}'",
+                                  param="model", code="model_not_found")
+        try:
+            params = SamplingParams(temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
+                                    stop=body.stop_tuple(), max_tokens=max_tokens or engine.engine.context_window)
+            stream = engine.submit(
+                GenerationRequest(prompt=prompt, messages=messages, params=params,
+                                  traceparent=valid_traceparent(request.headers.get("traceparent"))),
+                fit_max_tokens=max_tokens is None)
+        except QueueFullError as e:
+            return error_response(503, str(e), kind="server_overloaded", headers={"Retry-After": str(RETRY_AFTER_S)})
+        except InvalidRequestError as e:
+            return error_response(400, str(e), param=e.field)
+        response_id = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{stream.seq.request.request_id}"
+        if body.stream:
+            include_usage = body.stream_options is not None and body.stream_options.include_usage
+            return StreamingResponse(_events(kind, stream, response_id, include_usage), media_type="text/event-stream")
+        try:
+            result = await stream.result()
+        except EngineFailedError as e:
+            return error_response(500, str(e), kind="server_error")
+        return JSONResponse(responses.completion(kind, result, response_id, int(time.time()), model))
+
+    async def _events(kind: responses.Kind, stream: RequestStream, response_id: str,
+                      include_usage: bool) -> AsyncIterator[str]:
+        created_at = int(time.time())
+        envelope = (kind, response_id, created_at, model)
+        if kind == "chat":
+            yield responses.sse(responses.chunk(*envelope, role=True))
+        try:
+            async for piece in stream:
+                if piece.text:
+                    yield responses.sse(responses.chunk(*envelope, text=piece.text))
+                if piece.result is not None:
+                    yield responses.sse(responses.chunk(*envelope, finish_reason=piece.result.finish_reason))
+                    if include_usage:
+                        yield responses.sse(responses.usage_chunk(kind, piece.result, response_id, created_at, model))
+        except EngineFailedError as e:  # headers are sent: the error travels as an event, as OpenAI's does
+            yield responses.sse({"error": {"message": str(e), "type": "server_error", "param": None, "code": None}})
+        finally:  # also when the client hung up and the response was abandoned mid-stream
+            stream.cancel()
+        yield responses.sse("[DONE]")
+
+    return app

@@ -1,0 +1,54 @@
+"""Response bodies in OpenAI's shapes: whole completions, stream chunks, usage, the model list."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from engine.request import GenerationResult
+
+Kind = Literal["chat", "text"]
+
+
+def usage(result: GenerationResult) -> dict[str, int]:
+    u = result.usage
+    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.total_tokens}
+
+
+def _envelope(kind: Kind, chunk: bool, response_id: str, created: int, model: str) -> dict[str, Any]:
+    obj = {("chat", False): "chat.completion", ("chat", True): "chat.completion.chunk",
+           ("text", False): "text_completion", ("text", True): "text_completion"}[kind, chunk]
+    return {"id": response_id, "object": obj, "created": created, "model": model}
+
+
+def completion(kind: Kind, result: GenerationResult, response_id: str, created: int, model: str) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "finish_reason": result.finish_reason, "logprobs": None}
+    if kind == "chat":
+        choice["message"] = {"role": "assistant", "content": result.text}
+    else:
+        choice["text"] = result.text
+    return {**_envelope(kind, False, response_id, created, model), "choices": [choice], "usage": usage(result)}
+
+
+def chunk(kind: Kind, response_id: str, created: int, model: str, *, text: str | None = None, role: bool = False,
+          finish_reason: str | None = None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
+    if kind == "chat":
+        choice["delta"] = ({"role": "assistant", "content": ""} if role else {}) | (
+            {"content": text} if text is not None else {})
+    else:
+        choice["text"] = text or ""
+    return {**_envelope(kind, True, response_id, created, model), "choices": [choice]}
+
+
+def usage_chunk(kind: Kind, result: GenerationResult, response_id: str, created: int, model: str) -> dict[str, Any]:
+    """The last chunk when `stream_options.include_usage` is set: no choices, the usage of the whole request."""
+    return {**_envelope(kind, True, response_id, created, model), "choices": [], "usage": usage(result)}
+
+
+def sse(body: dict[str, Any] | str) -> str:
+    return f"data: {body if isinstance(body, str) else json.dumps(body, separators=(',', ':'))}\n\n"
+
+
+def model_list(model: str, created: int) -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": model, "object": "model", "created": created, "owned_by": "goldgate"}]}
