@@ -6,7 +6,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 from engine.kv_blocks import BlockManager
 from engine.model_runner import ModelRunner
@@ -54,6 +56,13 @@ class EngineCore:
     def cancel_all(self) -> None:
         for seq in list(self._live):
             self.cancel(seq)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No step runs while this is held; submissions queue up (for maintenance, and for tests that need a
+        queue to stay put)."""
+        with self._step_lock:
+            yield
 
     def step(self) -> bool:
         """Run one step; False when there was nothing to do."""

@@ -40,9 +40,8 @@ class Attention(nn.Module):
         self.n_heads, self.n_kv_heads, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
         self.wqkv = nn.Linear(cfg.dim, (cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.head_dim, bias=False)
         self.wo = nn.Linear(cfg.dim, cfg.dim, bias=False)
-        self.kv_cache: PagedKVCache | None = None
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, kv: KVView | None) -> Tensor:
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, kv: KVView | None, cache: PagedKVCache | None) -> Tensor:
         B, T, D = x.shape
         n_qk = self.n_heads + self.n_kv_heads
         qkv = self.wqkv(x).view(B, T, n_qk + self.n_kv_heads, self.head_dim)
@@ -52,7 +51,7 @@ class Attention(nn.Module):
         if kv is None:  # no cache: the tokens attend causally to each other
             y = F.scaled_dot_product_attention(q, k.transpose(1, 2), v.transpose(1, 2), is_causal=True, enable_gqa=True)
         else:
-            k, v = self.kv_cache.update(kv, k, v)  # [B, nkv, L, hd] each
+            k, v = cache.update(kv, k, v)  # [B, nkv, L, hd] each
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=kv.mask, enable_gqa=True)  # [B, nh, T, hd]
         return self.wo(y.transpose(1, 2).reshape(B, T, D))
 
@@ -86,8 +85,8 @@ class TransformerBlock(nn.Module):
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.feed_forward = FeedForward(cfg)
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, kv: KVView | None) -> Tensor:
-        h = x + self.attention(self.attention_norm(x), cos, sin, kv)
+    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, kv: KVView | None, cache: PagedKVCache | None) -> Tensor:
+        h = x + self.attention(self.attention_norm(x), cos, sin, kv, cache)
         return h + self.feed_forward(self.ffn_norm(h))
 
 
@@ -104,13 +103,6 @@ class Transformer(nn.Module):
         self.rope_cos: Tensor | None = None
         self.rope_sin: Tensor | None = None
 
-    def setup_caches(self, n_slots: int) -> None:
-        """Allocate a paged KV cache of `n_slots` positions in all (block 0 is padding; see kv_blocks)."""
-        weight = self.tok_embeddings.weight
-        for layer in self.layers:
-            layer.attention.kv_cache = PagedKVCache(n_slots, self.config.n_kv_heads, self.config.head_dim,
-                                                    weight.dtype, weight.device)
-
     def forward(self, tokens: Tensor, input_pos: Tensor, kv: KVView | None = None,
                 logits_at: Tensor | None = None) -> Tensor:
         """Logits for `tokens` [B, T] at positions `input_pos` [B, T]: [B, T, vocab], or [B, vocab] at token
@@ -122,8 +114,8 @@ class Transformer(nn.Module):
         cos = self.rope_cos[input_pos].to(dtype).unsqueeze(2)  # [B, T, 1, hd]
         sin = self.rope_sin[input_pos].to(dtype).unsqueeze(2)
         x = self.tok_embeddings(tokens)  # [B, T, dim]
-        for layer in self.layers:
-            x = layer(x, cos, sin, kv)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, cos, sin, kv, None if kv is None else kv.caches[i])
         if logits_at is not None:
             x = x[torch.arange(x.shape[0], device=x.device), logits_at]  # [B, dim]
         return self.output(self.norm(x)).float()

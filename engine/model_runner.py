@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from engine.model import Transformer
-from engine.paged_cache import kv_view
+from engine.paged_cache import allocate_caches, kv_view
 from engine.sampling import sample
 from engine.scheduler import Chunk
 
@@ -18,7 +18,8 @@ from engine.scheduler import Chunk
 class ModelRunner:
     def __init__(self, model: Transformer, device: torch.device, *, n_blocks: int, block_size: int) -> None:
         self.model, self.device, self.block_size = model, device, block_size
-        model.setup_caches(n_blocks * block_size)
+        weight = model.tok_embeddings.weight
+        self.caches = allocate_caches(model.config, n_blocks * block_size, weight.dtype, weight.device)
 
     @torch.inference_mode()
     def execute(self, chunks: tuple[Chunk, ...]) -> dict[int, int]:
@@ -40,7 +41,7 @@ class ModelRunner:
     def logits(self, chunks: list[Chunk]) -> Tensor:
         """Logits [B, V] at the last token of each chunk."""
         starts, ends = [c.start for c in chunks], [c.end for c in chunks]
-        view, input_pos = kv_view([c.seq.blocks for c in chunks], starts, ends, self.block_size, self.device)
+        view, input_pos = kv_view(self.caches, [c.seq.blocks for c in chunks], starts, ends, self.block_size, self.device)
         width = input_pos.shape[1]
         tokens = [c.seq.tokens(c.start, c.end) for c in chunks]
         tokens = torch.tensor([t + [0] * (width - len(t)) for t in tokens], device=self.device)  # [B, T]

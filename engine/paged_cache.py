@@ -10,19 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from engine.config import ModelConfig
 
 
-class PagedKVCache(nn.Module):
-    """Keys and values of one layer: [n_slots, n_kv_heads, head_dim] each."""
+class PagedKVCache:
+    """Keys and values of one layer: [n_slots, n_kv_heads, head_dim] each. Owned by whoever runs the model
+    (the model holds none), so engines sharing one set of weights never share a cache."""
 
     def __init__(self, n_slots: int, n_kv_heads: int, head_dim: int, dtype: torch.dtype,
                  device: torch.device | str) -> None:
-        super().__init__()
         shape = (n_slots, n_kv_heads, head_dim)
         # zeros, not empty: padding slots are read (then masked), and 0 * NaN garbage would be NaN
-        self.register_buffer("k", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
-        self.register_buffer("v", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
+        self.k = torch.zeros(shape, dtype=dtype, device=device)
+        self.v = torch.zeros(shape, dtype=dtype, device=device)
 
     def update(self, view: "KVView", k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         # k, v: [B, T, n_kv, hd] for this step's tokens; returns each row's keys and values [B, n_kv, L, hd]
@@ -35,15 +37,22 @@ class PagedKVCache(nn.Module):
         return k, v
 
 
+def allocate_caches(cfg: ModelConfig, n_slots: int, dtype: torch.dtype,
+                    device: torch.device | str) -> tuple[PagedKVCache, ...]:
+    """One cache per layer of a model with config `cfg`."""
+    return tuple(PagedKVCache(n_slots, cfg.n_kv_heads, cfg.head_dim, dtype, device) for _ in range(cfg.n_layers))
+
+
 @dataclass(frozen=True)
 class KVView:
+    caches: tuple[PagedKVCache, ...]  # one per layer
     write: Tensor  # [B*T] slot of each token computed this step (padding tokens write the padding block)
     read: Tensor  # [B, L] slot of each row's positions 0..L-1 (past a row's end: the padding block)
     mask: Tensor | None  # [B, 1, T, L], True = attend; None when every row attends to all L
 
 
-def kv_view(tables: list[list[int]], starts: list[int], ends: list[int], block_size: int,
-            device: torch.device) -> tuple[KVView, Tensor]:
+def kv_view(caches: tuple[PagedKVCache, ...], tables: list[list[int]], starts: list[int], ends: list[int],
+            block_size: int, device: torch.device) -> tuple[KVView, Tensor]:
     """The view for rows computing positions [starts[b], ends[b]) with block tables `tables`,
     and the positions [B, T] of their tokens (padding tokens at position 0)."""
     B, T, L = len(tables), max(e - s for s, e in zip(starts, ends)), max(ends)
@@ -62,16 +71,6 @@ def kv_view(tables: list[list[int]], starts: list[int], ends: list[int], block_s
     else:  # causal within each row; a padding token attends to position 0 only, which keeps it finite
         mask = (pos <= input_pos[..., None]) & inside[:, None, :]  # [B, T, L]
         mask = torch.where(real[..., None], mask, pos == 0).unsqueeze(1)
-    return (KVView(write.flatten().to(device), read.to(device), None if mask is None else mask.to(device)),
+    return (KVView(caches, write.flatten().to(device), read.to(device), None if mask is None else mask.to(device)),
             input_pos.to(device))
 
-
-def contiguous_tables(lengths: list[int], block_size: int) -> list[list[int]]:
-    """Block tables laying rows of `lengths` positions one after another from block 1, for a fresh cache
-    (tests and one-off forward passes)."""
-    tables, nxt = [], 1
-    for n in lengths:
-        k = -(-n // block_size)
-        tables.append(list(range(nxt, nxt + k)))
-        nxt += k
-    return tables

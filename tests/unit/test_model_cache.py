@@ -8,7 +8,7 @@ import torch
 from engine import Engine, GenerationRequest, SamplingParams
 from engine.config import ModelConfig
 from engine.model import Transformer
-from engine.paged_cache import kv_view
+from engine.paged_cache import PagedKVCache, allocate_caches, kv_view
 
 BLOCK = 4
 
@@ -25,10 +25,10 @@ def full_logits(m: Transformer, ids: list[int]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def paged_logits(m: Transformer, rows: list[tuple[list[int], list[int], int, int]]) -> torch.Tensor:
+def paged_logits(m: Transformer, caches: tuple[PagedKVCache, ...], rows: list[tuple[list[int], list[int], int, int]]) -> torch.Tensor:
     """Compute positions [start, end) of each row (tokens, block table, start, end) in one step: [B, V]
     at each row's last position."""
-    view, pos = kv_view([t for _, t, _, _ in rows], [s for *_, s, _ in rows], [e for *_, e in rows], BLOCK,
+    view, pos = kv_view(caches, [t for _, t, _, _ in rows], [s for *_, s, _ in rows], [e for *_, e in rows], BLOCK,
                         torch.device("cpu"))
     width = pos.shape[1]
     tokens = torch.tensor([ids[s:e] + [0] * (width - (e - s)) for ids, _, s, e in rows])
@@ -37,22 +37,22 @@ def paged_logits(m: Transformer, rows: list[tuple[list[int], list[int], int, int
 
 def test_decoding_token_by_token_over_scattered_blocks_matches_the_full_forward() -> None:
     m = tiny_model()
-    m.setup_caches(16 * BLOCK)
+    caches = allocate_caches(m.config, 16 * BLOCK, torch.float32, "cpu")
     ids = [5, 9, 200, 31, 7, 7, 64, 128, 3, 250]
     table = [9, 2, 14]  # out of order on purpose
-    got = [paged_logits(m, [(ids, table, 0, 5)])[0]]
+    got = [paged_logits(m, caches, [(ids, table, 0, 5)])[0]]
     for end in range(6, len(ids) + 1):
-        got.append(paged_logits(m, [(ids, table, end - 1, end)])[0])
+        got.append(paged_logits(m, caches, [(ids, table, end - 1, end)])[0])
     torch.testing.assert_close(torch.stack(got), full_logits(m, ids)[4:], atol=1e-5, rtol=1e-5)
 
 
 def test_rows_of_a_ragged_batch_match_each_sequence_alone() -> None:
     m = tiny_model(1)
-    m.setup_caches(32 * BLOCK)
+    caches = allocate_caches(m.config, 32 * BLOCK, torch.float32, "cpu")
     seqs = [[1, 2, 3, 4, 5, 6], [40, 41, 42, 43, 44, 45, 46, 47, 48], [9, 10]]
     tables = [[3, 4], [7, 1, 12], [20]]
-    first = paged_logits(m, [(s, t, 0, 3 if len(s) > 3 else 1) for s, t in zip(seqs, tables)])  # chunked prefill
-    rest = paged_logits(m, [(s, t, 3 if len(s) > 3 else 1, len(s)) for s, t in zip(seqs, tables)])
+    first = paged_logits(m, caches, [(s, t, 0, 3 if len(s) > 3 else 1) for s, t in zip(seqs, tables)])  # chunked prefill
+    rest = paged_logits(m, caches, [(s, t, 3 if len(s) > 3 else 1, len(s)) for s, t in zip(seqs, tables)])
     for row, s in enumerate(seqs):
         alone = full_logits(m, s)
         torch.testing.assert_close(first[row], alone[2 if len(s) > 3 else 0], atol=1e-5, rtol=1e-5)
@@ -61,12 +61,12 @@ def test_rows_of_a_ragged_batch_match_each_sequence_alone() -> None:
 
 def test_writing_one_sequence_leaves_the_other_blocks_alone() -> None:
     m = tiny_model(2)
-    m.setup_caches(8 * BLOCK)
-    paged_logits(m, [([1, 2, 3, 4, 5], [1, 2], 0, 5), ([6, 7, 8], [3], 0, 3)])
-    before = [layer.attention.kv_cache.k.clone() for layer in m.layers]
-    paged_logits(m, [([7, 8, 9, 10, 11, 12], [5, 6], 0, 6)])
-    for layer, old in zip(m.layers, before):
-        k = layer.attention.kv_cache.k
+    caches = allocate_caches(m.config, 8 * BLOCK, torch.float32, "cpu")
+    paged_logits(m, caches, [([1, 2, 3, 4, 5], [1, 2], 0, 5), ([6, 7, 8], [3], 0, 3)])
+    before = [c.k.clone() for c in caches]
+    paged_logits(m, caches, [([7, 8, 9, 10, 11, 12], [5, 6], 0, 6)])
+    for cache, old in zip(caches, before):
+        k = cache.k
         torch.testing.assert_close(k[BLOCK:4 * BLOCK], old[BLOCK:4 * BLOCK])  # blocks 1-3 untouched
         assert not torch.equal(k[5 * BLOCK:7 * BLOCK], old[5 * BLOCK:7 * BLOCK])
 
