@@ -1,8 +1,8 @@
 """The asynchronous API: submit a request, stream its text as it is produced, cancel it.
 
-A background thread drives the engine's steps (the model releases the GIL in its kernels, so the
-event loop stays responsive); results cross back to the caller's event loop through
-`call_soon_threadsafe`. A stream that is abandoned (its task cancelled, its client gone) cancels its
+One thread drives the engine's steps (`run`, or `start` for a background thread), another runs the
+event loop; the model releases the GIL in its kernels, so both progress. Results cross back to the
+event loop through `call_soon_threadsafe`. A stream that is abandoned (its task cancelled, its client gone) cancels its
 request, which frees the request's KV blocks at the next step.
 """
 
@@ -69,16 +69,31 @@ class AsyncEngine:
         self.engine = engine
         self.max_waiting = max_waiting
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="goldgate-engine", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> "AsyncEngine":
+        """Drive the steps from a background thread, for callers that own the main thread."""
+        self._thread = threading.Thread(target=self.run, name="goldgate-engine", daemon=True)
         self._thread.start()
         return self
+
+    def run(self) -> None:
+        """Drive the steps on this thread until `shutdown()`. On the CPU, call it from the thread that loaded
+        the model: a second thread running torch gets a second OpenMP team, and with more OpenMP threads
+        than cores libgomp stops spin-waiting, which cost a third of single-stream speed here."""
+        core = self.engine.core
+        while not self._stop.is_set():
+            try:
+                if not core.step():
+                    core.wait_for_work(IDLE_WAIT_S)
+            except Exception as error:  # noqa: BLE001 - every live request hears of it; the loop goes on
+                core.fail_all(error)
 
     def shutdown(self) -> None:
         self._stop.set()
         self.engine.core.cancel_all()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
 
     def submit(self, request: GenerationRequest, *, fit_max_tokens: bool = True) -> RequestStream:
         """Queue `request`; raises InvalidRequestError or QueueFullError at once, before anything runs.
@@ -102,12 +117,3 @@ class AsyncEngine:
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         return await self.submit(request).result()
-
-    def _loop(self) -> None:
-        core = self.engine.core
-        while not self._stop.is_set():
-            try:
-                if not core.step():
-                    core.wait_for_work(IDLE_WAIT_S)
-            except Exception as error:  # noqa: BLE001 - every live request hears of it; the loop goes on
-                core.fail_all(error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+import threading
 
 import uvicorn
 
@@ -41,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine.load(pull_with_progress(args.model), device=device_from_args(args),
                          dtype=None if args.dtype == "auto" else DTYPES[args.dtype], max_batch_size=args.max_batch,
                          kv_cache_tokens=args.kv_cache_tokens)
-    app = create_app(AsyncEngine(engine, max_waiting=args.max_waiting), api_key=args.api_key)
+    async_engine = AsyncEngine(engine, max_waiting=args.max_waiting)
+    app = create_app(async_engine, api_key=args.api_key)
     try:
         sock = socket.create_server((args.host, args.port))
     except OSError as e:
@@ -50,5 +52,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"goldgate: serving {engine.model_id} on http://{host}:{port}/v1 "
           f"({engine.kv_cache_tokens} KV cache tokens, up to {args.max_batch} sequences at once)",
           file=sys.stderr, flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)).run(sockets=[sock])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
+    http = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="goldgate-http", daemon=True)
+    http.start()
+    try:
+        async_engine.run()  # the steps stay on the thread that loaded the model (see AsyncEngine.run)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        async_engine.shutdown()
+        http.join(timeout=10)
     return 0

@@ -22,7 +22,9 @@ from engine.server.app import create_app
 
 @contextmanager
 def app_in_thread(engine: AsyncEngine, *, api_key: str | None = None) -> Iterator[str]:
-    """Serve `engine` on a free loopback port from a background thread; yields the base URL."""
+    """Serve `engine` on a free loopback port, its steps and the HTTP server each on a background thread;
+    yields the base URL."""
+    engine.start()
     sock = socket.create_server(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(create_app(engine, api_key=api_key), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -36,6 +38,7 @@ def app_in_thread(engine: AsyncEngine, *, api_key: str | None = None) -> Iterato
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        engine.shutdown()
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
@@ -32,16 +31,10 @@ class ApiError(Exception):
 
 
 def create_app(engine: AsyncEngine, *, api_key: str | None = None) -> FastAPI:
-    """The app; it starts the engine's loop when the server starts and stops it on shutdown."""
+    """The app over `engine`, whose steps the caller drives (`AsyncEngine.run` or `start`)."""
     model = engine.engine.model_id
     created = int(time.time())
     registry = engine_registry(engine.engine.stats, model)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        engine.start()
-        yield
-        engine.shutdown()
 
     async def authorized(request: Request) -> None:
         if api_key is None:
@@ -51,7 +44,7 @@ def create_app(engine: AsyncEngine, *, api_key: str | None = None) -> FastAPI:
             raise ApiError(error_response(401, "missing or wrong API key: send 'Authorization: Bearer <key>'",
                                           code="invalid_api_key"))
 
-    app = FastAPI(title="goldgate", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="goldgate", docs_url=None, redoc_url=None)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ApiError, lambda _, e: e.response)
 
