@@ -73,10 +73,11 @@ def test_cpu_fp32_linears_are_column_sharded_without_changing_values(tmp_path: P
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 64), (1, 7, 64), (3, 5, 64)], ids=str)
-@pytest.mark.parametrize("n_shards", [1, 2, 4])
-def test_column_sharded_linear_equals_nn_linear(shape, n_shards) -> None:
+@pytest.mark.parametrize("n_shards,batch_shards", [(1, None), (2, None), (4, None), (2, 12)])
+def test_column_sharded_linear_equals_nn_linear(shape, n_shards, batch_shards) -> None:
     g = torch.Generator().manual_seed(0)
     dense = torch.nn.Linear(64, 96, bias=False)
     dense.weight.data = torch.randn(96, 64, generator=g)
     x = torch.randn(*shape, generator=g)
-    torch.testing.assert_close(ColumnShardedLinear(dense.weight, n_shards)(x), dense(x), atol=1e-5, rtol=1e-5)
+    sharded = ColumnShardedLinear(dense.weight, n_shards, batch_shards)
+    torch.testing.assert_close(sharded(x), dense(x), atol=1e-5, rtol=1e-5)
