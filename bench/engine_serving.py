@@ -60,16 +60,16 @@ def concurrent_tps(engine: Engine, n: int, tokens: int) -> float:
     return rate[0]
 
 
-def eval_prompts(engine: Engine, n: int) -> list[list[int]]:
+def eval_prompts(engine: Engine, n: int) -> list[str]:
+    """The first `n` general-v1 prompts, rendered with the chat template (special tokens included)."""
     suite = load_suite(SUITE)
     examples = load_golden_set(suite.dataset).examples[:n]
-    tok = engine.tokenizer
-    return [tok.encode(tok.chat_template.render(suite.prompt.messages(ex))) for ex in examples]
+    return [engine.tokenizer.chat_template.render(suite.prompt.messages(ex)) for ex in examples]
 
 
-def engine_mixed(engine: Engine, prompts: list[list[int]], max_tokens: int) -> tuple[float, list[list[int]]]:
+def engine_mixed(engine: Engine, prompts: list[str], max_tokens: int) -> tuple[float, list[list[int]]]:
     params = SamplingParams(temperature=0, max_tokens=max_tokens)
-    requests = [GenerationRequest(prompt=engine.tokenizer.decode(p), params=params) for p in prompts]
+    requests = [GenerationRequest(prompt=p, params=params) for p in prompts]
     start = time.perf_counter()
     results = engine.generate(requests)
     return time.perf_counter() - start, [list(r.token_ids) for r in results]
@@ -109,9 +109,10 @@ def run(path: Path, dtype_name: str, tokens: int, max_tokens: int) -> None:
     print(f"\n== {dtype_name}: 64 eval requests (general-v1), mixed output lengths, up to {max_tokens} tokens ==")
     engine32 = Engine(engine.loaded, max_batch_size=STATIC_BATCH)
     prompts = eval_prompts(engine32, 64)
+    prompt_ids = [engine32.tokenizer.encode(p) for p in prompts]
     hf = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=dtype).eval()
     eos = sorted(engine32.tokenizer.eos_ids)
-    theirs, their_out = transformers_mixed(hf, prompts, max_tokens, eos)
+    theirs, their_out = transformers_mixed(hf, prompt_ids, max_tokens, eos)
     ours, our_out = engine_mixed(engine32, prompts, max_tokens)
     lengths = sorted(len(o) for o in our_out)
     same = sum(a == b for a, b in zip(our_out, their_out))
