@@ -29,6 +29,7 @@ test: model
 bench: model
 	$(BIN)/python bench/engine_generate.py
 	$(BIN)/python bench/eval_throughput.py
+	$(BIN)/python bench/engine_serving.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
