@@ -9,7 +9,7 @@ import time
 import pytest
 
 from engine import Engine, GenerationRequest, SamplingParams
-from engine.async_engine import AsyncEngine, QueueFullError
+from engine.async_engine import AsyncEngine, EngineFailedError, QueueFullError
 
 
 def request(prompt: str, n: int = 12) -> GenerationRequest:
@@ -102,3 +102,23 @@ def test_a_request_larger_than_the_whole_cache_is_refused(tiny_gguf) -> None:
     engine = Engine.load(tiny_gguf, device="cpu", kv_cache_tokens=32)
     with pytest.raises(Exception, match=r"the KV cache holds 32"):
         engine.generate([request("hello there", n=40)])
+
+
+def test_a_failing_step_ends_every_live_request_with_the_error_and_the_engine_goes_on(tiny_engine, monkeypatch) -> None:
+    async_engine = AsyncEngine(tiny_engine).start()
+
+    def broken(_chunks):
+        raise RuntimeError("device lost")
+
+    async def one() -> object:
+        return await async_engine.generate(request("hello there"))
+
+    try:
+        monkeypatch.setattr(tiny_engine.core.runner, "execute", broken)
+        with pytest.raises(EngineFailedError, match="RuntimeError: device lost"):
+            asyncio.run(one())
+        monkeypatch.undo()
+        assert asyncio.run(one()).usage.completion_tokens == 12
+    finally:
+        async_engine.shutdown()
+    assert tiny_engine.stats().kv_blocks_used == 0
