@@ -24,9 +24,7 @@ class EngineStats:
     waiting: int
     kv_blocks_used: int
     kv_blocks_free: int
-    kv_block_size: int
     preemptions_total: int
-    steps_total: int
 
 
 class EngineCore:
@@ -41,7 +39,6 @@ class EngineCore:
         self._step_lock = threading.Lock()
         self._live: set[Sequence] = set()  # submitted and not yet finished, inbox included
         self._preemptions = 0
-        self._steps = 0
 
     def add(self, seq: Sequence) -> None:
         self._live.add(seq)
@@ -86,7 +83,6 @@ class EngineCore:
                         self._finish(seq, delta)
                     elif delta:
                         seq.sink(seq, delta, False)
-            self._steps += 1
             return True
 
     def wait_for_work(self, timeout: float) -> None:
@@ -106,8 +102,7 @@ class EngineCore:
         usage = self.blocks.usage()
         running = len(self.scheduler.running)
         return EngineStats(running=running, waiting=max(len(self._live) - running, 0), kv_blocks_used=usage.used,
-                           kv_blocks_free=usage.free, kv_block_size=usage.block_size,
-                           preemptions_total=self._preemptions, steps_total=self._steps)
+                           kv_blocks_free=usage.free, preemptions_total=self._preemptions)
 
     def _drain_inbox(self) -> None:
         while True:
