@@ -4,8 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The real collectors of the telemetry integration tests: Phoenix pins dozens of packages of its own,
+# so it lives in its own virtual environment, built once and kept in the cache; Prometheus is Debian's.
+PHOENIX_VERSION := 20.26.1
+PHOENIX_VENV := $(HOME)/.cache/goldgate/phoenix-$(PHOENIX_VERSION)
 
-.PHONY: run test model bench clean
+.PHONY: run test model bench collectors clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +27,23 @@ model: $(STAMP)
 run: model
 	$(BIN)/goldgate run datasets/general-v1/suite.yaml
 
-test: model
-	$(BIN)/python -m pytest
+collectors: $(PHOENIX_VENV)/.installed
+	command -v prometheus >/dev/null || apt-get install -y -q prometheus || \
+	    { apt-get update -q && apt-get install -y -q prometheus; }
+
+$(PHOENIX_VENV)/.installed:
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/python -m pip install --quiet arize-phoenix==$(PHOENIX_VERSION)
+	touch $@
+
+test: model collectors
+	GOLDGATE_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python $(BIN)/python -m pytest
 
 bench: model
 	$(BIN)/python bench/engine_generate.py
 	$(BIN)/python bench/eval_throughput.py
 	$(BIN)/python bench/engine_serving.py
+	$(BIN)/python bench/telemetry_overhead.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

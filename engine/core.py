@@ -8,7 +8,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from engine.kv_blocks import BlockManager
 from engine.model_runner import ModelRunner
@@ -26,14 +26,23 @@ class EngineStats:
     kv_blocks_free: int
     preemptions_total: int
 
+    @property
+    def kv_cache_usage(self) -> float:
+        return self.kv_blocks_used / max(self.kv_blocks_used + self.kv_blocks_free, 1)
+
+
+# Told of each sequence as it finishes, before its sink (telemetry writes its span here)
+FinishHook = Callable[[Sequence], None]
+
 
 class EngineCore:
     def __init__(self, runner: ModelRunner, blocks: BlockManager, eos_ids: frozenset[int], *,
-                 max_running: int, token_budget: int) -> None:
+                 max_running: int, token_budget: int, on_finish: FinishHook | None = None) -> None:
         self.runner = runner
         self.blocks = blocks
         self.scheduler = Scheduler(blocks, max_running=max_running, token_budget=token_budget)
         self.eos_ids = eos_ids
+        self.on_finish = on_finish
         self._inbox: queue.SimpleQueue[tuple[str, Sequence]] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._step_lock = threading.Lock()
@@ -119,4 +128,6 @@ class EngineCore:
     def _finish(self, seq: Sequence, delta: str) -> None:
         self.scheduler.remove(seq)
         self._live.discard(seq)
+        if self.on_finish is not None:
+            self.on_finish(seq)
         seq.sink(seq, delta, True)

@@ -19,10 +19,12 @@ from engine.errors import ContextLengthError, InvalidRequestError
 from engine.kv_blocks import BlockManager
 from engine.loader import LoadedModel, load_model
 from engine.model_runner import ModelRunner
+from engine.observe import observer
 from engine.request import GenerationRequest, GenerationResult
 from engine.sampling import make_generator
 from engine.sequence import Sequence, Sink
 from engine.text_stream import TextStream
+from telemetry import Telemetry
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ CUDA_KV_CACHE_SHARE = 0.5  # of the memory free after loading
 
 class Engine:
     def __init__(self, loaded: LoadedModel, *, max_batch_size: int = DEFAULT_MAX_BATCH,
-                 kv_cache_tokens: int | None = None, token_budget: int | None = None) -> None:
+                 kv_cache_tokens: int | None = None, token_budget: int | None = None,
+                 telemetry: Telemetry | None = None) -> None:
         if max_batch_size < 1:
             raise InvalidRequestError.for_field("max_batch_size", f"must be at least 1, got {max_batch_size}")
         self.loaded = loaded
@@ -56,14 +59,18 @@ class Engine:
         blocks = BlockManager(n_blocks, BLOCK_SIZE)
         runner = ModelRunner(self.model, loaded.device, n_blocks=n_blocks, block_size=BLOCK_SIZE)
         self.core = EngineCore(runner, blocks, self.tokenizer.eos_ids, max_running=max_batch_size,
-                               token_budget=token_budget or max(512, max_batch_size))
+                               token_budget=token_budget or max(512, max_batch_size),
+                               on_finish=observer(telemetry, self.model_id) if telemetry else None)
         self.kv_cache_tokens = blocks.usage().total * BLOCK_SIZE
+        if telemetry is not None:
+            telemetry.instruments.watch_saturation(self.model_id, self._saturation)
 
     @classmethod
     def load(cls, path: Path, *, device: str | torch.device | None = None, dtype: torch.dtype | None = None,
-             max_batch_size: int = DEFAULT_MAX_BATCH, kv_cache_tokens: int | None = None) -> "Engine":
+             max_batch_size: int = DEFAULT_MAX_BATCH, kv_cache_tokens: int | None = None,
+             telemetry: Telemetry | None = None) -> "Engine":
         return cls(load_model(path, device=device, dtype=dtype), max_batch_size=max_batch_size,
-                   kv_cache_tokens=kv_cache_tokens)
+                   kv_cache_tokens=kv_cache_tokens, telemetry=telemetry)
 
     @property
     def model_id(self) -> str:
@@ -71,6 +78,12 @@ class Engine:
 
     def stats(self) -> EngineStats:
         return self.core.stats()
+
+    def _saturation(self) -> dict[str, float]:
+        s = self.stats()
+        return {"requests.running": s.running, "requests.waiting": s.waiting, "kv_blocks.used": s.kv_blocks_used,
+                "kv_blocks.free": s.kv_blocks_free, "kv_cache.usage": s.kv_cache_usage,
+                "preemptions": s.preemptions_total}
 
     def render_prompt(self, request: GenerationRequest) -> str:
         if (request.prompt is None) == (request.messages is None):

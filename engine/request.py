@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from engine.sampling import SamplingParams
 
@@ -20,6 +20,8 @@ class GenerationRequest:
     params: SamplingParams = field(default_factory=SamplingParams)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     traceparent: str | None = None  # the caller's W3C trace context, continued by the telemetry spans
+    stream: bool = False  # whether the caller streams the answer (telemetry records it)
+    span_attributes: Mapping[str, Any] = field(default_factory=dict)  # the caller's own, for the generation span
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,5 @@ class GenerationResult:
     finish_reason: FinishReason
     usage: Usage
     timings: Timings
+    trace_id: str | None = None  # the generation span's, when telemetry is on
+    span_id: str | None = None

@@ -11,11 +11,13 @@ import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 from engine import Engine, GenerationRequest, InvalidRequestError, SamplingParams
+from evals.client_tracing import ClientTracing
 from evals.dataset import Example
 from evals.suite import EndpointConfig, SamplingConfig
+from telemetry import Telemetry
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class WorkItem:
     seed: int | None  # the suite's seed plus the epoch, so epochs of a sampled run differ
     cache_key: str | None  # None when the answer is not deterministic and must not be reused
     prefix: str = ""  # the start of the reply, written for the model (a judge's `{"rationale": "`)
+    traceparent: str | None = None  # the span the generation's span hangs under (an eval example's)
+    span_attributes: tuple[tuple[str, Any], ...] = ()  # for the generation span (the run and example ids)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Completion:
     ttft_s: float | None = None
     cached: bool = False
     error: str | None = None
+    trace_id: str | None = None  # the generation span's, when telemetry is on
+    span_id: str | None = None
 
 
 class Backend(Protocol):
@@ -71,10 +77,11 @@ class EngineBackend:
 
     def _request(self, item: WorkItem) -> GenerationRequest:
         params = sampling_params(self.sampling, item.seed)
+        trace = {"traceparent": item.traceparent, "span_attributes": dict(item.span_attributes)}
         if not item.prefix:
-            return GenerationRequest(messages=item.messages, params=params)
+            return GenerationRequest(messages=item.messages, params=params, **trace)
         template = self.engine.tokenizer.chat_template  # the reply continues after the prefix
-        return GenerationRequest(prompt=template.render(item.messages) + item.prefix, params=params)
+        return GenerationRequest(prompt=template.render(item.messages) + item.prefix, params=params, **trace)
 
     def complete(self, items: Sequence[WorkItem]) -> Iterator[list[Completion]]:
         requests, runnable, refused = [], [], []
@@ -94,7 +101,8 @@ class EngineBackend:
             t = r.timings  # latency counts from the request's prefill, not from when the whole set was queued
             group.append(Completion(runnable[i], output=runnable[i].prefix + r.text, finish_reason=r.finish_reason,
                                     prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,
-                                    latency_s=t.total_s - t.queue_s, ttft_s=t.time_to_first_token_s - t.queue_s))
+                                    latency_s=t.total_s - t.queue_s, ttft_s=t.time_to_first_token_s - t.queue_s,
+                                    trace_id=r.trace_id, span_id=r.span_id))
             if len(group) >= self.group_size:
                 yield group
                 group = []
@@ -108,10 +116,11 @@ class EndpointBackend:
 
     model_digest = None
 
-    def __init__(self, config: EndpointConfig, sampling: SamplingConfig, concurrency: int, timeout_s: float) -> None:
+    def __init__(self, config: EndpointConfig, sampling: SamplingConfig, concurrency: int, timeout_s: float,
+                 telemetry: Telemetry | None = None) -> None:
         import openai
 
-        self.sampling, self.concurrency, self.timeout_s = sampling, concurrency, timeout_s
+        self.sampling, self.concurrency, self.timeout_s, self.telemetry = sampling, concurrency, timeout_s, telemetry
         self.model_id, self.endpoint = config.model, config.url
         key = os.environ.get(config.api_key_env, "") if config.api_key_env else ""
         self.client = openai.OpenAI(base_url=config.url, api_key=key or "unused", max_retries=config.max_retries,
@@ -126,6 +135,12 @@ class EndpointBackend:
                 yield [f.result() for f in done]
 
     def _one(self, item: WorkItem) -> Completion:
+        if self.telemetry is None:
+            return self._call(item, None)
+        tracing = ClientTracing(self.telemetry, self.model_id, self.endpoint, self.sampling, item)
+        return tracing.finish(self._call(item, tracing.traceparent))
+
+    def _call(self, item: WorkItem, traceparent: str | None) -> Completion:
         s = self.sampling
         start = time.perf_counter()
         messages, extra = list(item.messages), {"top_k": s.top_k} if s.top_k else {}
@@ -136,7 +151,8 @@ class EndpointBackend:
             stream = self.client.chat.completions.create(
                 model=self.model_id, messages=messages, temperature=s.temperature, top_p=s.top_p,
                 max_tokens=s.max_tokens, seed=item.seed, stop=list(s.stop) or None, stream=True,
-                stream_options={"include_usage": True}, extra_body=extra or None)
+                stream_options={"include_usage": True}, extra_body=extra or None,
+                extra_headers={"traceparent": traceparent} if traceparent else None)
             parts, first, finish, usage = [item.prefix], None, None, None
             with stream:
                 for chunk in stream:

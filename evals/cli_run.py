@@ -17,9 +17,14 @@ from evals.progress import RunProgress
 from evals.report import build_summary
 from evals.report_print import print_report
 from evals.run_record import new_run_id, run_record
+from evals.run_tracing import RunTracing
 from evals.runner import RunTarget, create_run, execute, finish_run, select_examples
 from evals.store.store import Store, default_store_path
 from evals.suite import EndpointConfig, EngineConfig, JudgeConfig, Suite, load_suite
+from evals.telemetry_setup import configure_telemetry
+from telemetry import Telemetry
+from telemetry import shutdown as shutdown_telemetry
+from telemetry.sinks import SpanRowBuffer
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,6 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible base URL (e.g. http://host:8000/v1)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N examples")
     p.add_argument("--tag", help="a name for the run (e.g. baseline, candidate)")
+    p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append every span to this file as JSON lines")
     p.add_argument("--json", type=Path, metavar="PATH", help="where to write the JSON summary "
                    "(default: runs/RUN_ID.json beside the store)")
     p.set_defaults(handler=run)
@@ -57,7 +63,7 @@ def suite_from_args(args: argparse.Namespace) -> tuple[Suite, int | None]:
     return suite, args.limit
 
 
-def load_engine(model: str | None, engine: EngineConfig, max_batch_size: int):
+def load_engine(model: str | None, engine: EngineConfig, max_batch_size: int, tel: Telemetry | None = None):
     import torch
 
     from engine import Engine
@@ -67,17 +73,19 @@ def load_engine(model: str | None, engine: EngineConfig, max_batch_size: int):
         raise EvalInputError(f"one of auto, {', '.join(DTYPES)}; got {engine.dtype!r}", field="engine.dtype")
     device = None if engine.device == "auto" else torch.device(engine.device)
     dtype = None if engine.dtype == "auto" else DTYPES[engine.dtype]
-    return Engine.load(Path(pull_with_progress(model)), device=device, dtype=dtype, max_batch_size=max_batch_size)
+    return Engine.load(Path(pull_with_progress(model)), device=device, dtype=dtype, max_batch_size=max_batch_size,
+                       telemetry=tel)
 
 
-def make_backend(suite: Suite) -> Backend:
+def make_backend(suite: Suite, tel: Telemetry | None = None) -> Backend:
     if suite.endpoint is not None:
-        return EndpointBackend(suite.endpoint, suite.sampling, suite.concurrency, suite.timeout_s)
-    engine = load_engine(suite.model, suite.engine, suite.concurrency)
+        return EndpointBackend(suite.endpoint, suite.sampling, suite.concurrency, suite.timeout_s, tel)
+    engine = load_engine(suite.model, suite.engine, suite.concurrency, tel)
     return EngineBackend(engine, suite.sampling, group_size=min(8, suite.concurrency))
 
 
-def make_judges(suite: Suite, backend: Backend, store: Store) -> list[tuple[Judge, JudgeConfig]]:
+def make_judges(suite: Suite, backend: Backend, store: Store,
+                tel: Telemetry | None = None) -> list[tuple[Judge, JudgeConfig]]:
     """The suite's judges; one on the suite's own local model shares its loaded engine."""
     judges = []
     for i, config in enumerate(suite.judges):
@@ -86,26 +94,37 @@ def make_judges(suite: Suite, backend: Backend, store: Store) -> list[tuple[Judg
             raise EvalInputError("a suite judge scores each answer: it must be pointwise", file=config.prompt,
                                  field="mode")
         if config.endpoint is not None:
-            judge_backend = EndpointBackend(config.endpoint, JUDGE_SAMPLING, suite.concurrency, suite.timeout_s)
+            judge_backend = EndpointBackend(config.endpoint, JUDGE_SAMPLING, suite.concurrency, suite.timeout_s, tel)
         elif isinstance(backend, EngineBackend) and config.model in (None, suite.model):
             judge_backend = EngineBackend(backend.engine, JUDGE_SAMPLING)
         elif config.model is None:
             raise EvalInputError("name the judge's model or endpoint (the suite's model is remote)",
                                  field=f"judges.{i}")
         else:
-            judge_backend = EngineBackend(load_engine(config.model, suite.engine, suite.concurrency), JUDGE_SAMPLING)
+            judge_backend = EngineBackend(load_engine(config.model, suite.engine, suite.concurrency, tel),
+                                          JUDGE_SAMPLING)
         judges.append((Judge(prompt, judge_backend, with_reference=config.reference, store=store), config))
     return judges
 
 
 def run(args: argparse.Namespace) -> int:
+    """Spans go to the store beside the results (and to any OTLP collector the environment names)."""
+    rows = SpanRowBuffer()
+    tel = configure_telemetry(service_name="goldgate-run", span_rows=rows, jsonl_path=args.spans_jsonl)
+    try:
+        return _run(args, tel, rows)
+    finally:
+        shutdown_telemetry()
+
+
+def _run(args: argparse.Namespace, tel: Telemetry, rows: SpanRowBuffer) -> int:
     store = Store(args.db)
     suite, limit = suite_from_args(args)
     golden = load_golden_set(suite.dataset)  # every line checked before anything is generated or stored
     examples = select_examples(golden, limit)
     scorers = suite.build_scorers()
-    backend = make_backend(suite)
-    judges = make_judges(suite, backend, store)
+    backend = make_backend(suite, tel)
+    judges = make_judges(suite, backend, store, tel)
     if args.resume:
         run_id = args.resume
         _check_unchanged(store.run_record(run_id), golden.sha256, backend)
@@ -115,12 +134,15 @@ def run(args: argparse.Namespace) -> int:
                                      model_id=backend.model_id, model_digest=backend.model_digest,
                                      endpoint=backend.endpoint,
                                      judges=[judge_record(j, c.min_kappa, store) for j, c in judges]))
-    target = RunTarget(run_id, suite, golden, examples, scorers, backend)
+    tracing = RunTracing(tel, rows, run_id=run_id, suite=suite.name, dataset_sha256=golden.sha256,
+                         model=backend.model_id)
+    target = RunTarget(run_id, suite, golden, examples, scorers, backend, tracing)
     with RunProgress(len(examples) * suite.epochs, run_id, done=len(store.done_keys(run_id))) as progress:
         execute(store, target, progress)
-    judge_answers(store, run_id, [j for j, _ in judges], {ex.id: ex for ex in examples})
+    judge_answers(store, run_id, [j for j, _ in judges], {ex.id: ex for ex in examples}, tracing)
+    tracing.end()
     summary = build_summary(store, run_id)
-    finish_run(store, run_id, summary)
+    finish_run(store, run_id, summary, tracing.drain())
     out = args.json or args.db.parent / "runs" / f"{run_id}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")

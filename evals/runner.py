@@ -8,6 +8,7 @@ up in the generation cache first and reused when the model, prompt, input and sa
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -16,10 +17,14 @@ import duckdb
 from evals.backends import Backend, Completion, WorkItem, model_identity
 from evals.dataset import Example, GoldenSet, is_holdout, sha256_text
 from evals.scorers import Scorer
-from evals.store.store import Store, now
+from evals.run_tracing import RunTracing
+from evals.store.store import Store, insert_spans, now
 from evals.suite import Suite
 
 Progress = Callable[[list[Completion]], None]
+RESULT_COLUMNS = ("run_id, example_id, epoch, holdout, labels, input_sha256, output, finish_reason, prompt_tokens, "
+                  "completion_tokens, latency_s, ttft_s, cached, error, created_at, trace_id, span_id, "
+                  "generation_span_id")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class RunTarget:
     examples: tuple[Example, ...]
     scorers: tuple[Scorer, ...]
     backend: Backend
+    tracing: RunTracing | None = None
 
 
 def select_examples(golden: GoldenSet, limit: int | None) -> tuple[Example, ...]:
@@ -72,6 +78,8 @@ def cached_completions(store: Store, items: Sequence[WorkItem]) -> list[Completi
 def execute(store: Store, target: RunTarget, on_progress: Progress | None = None) -> None:
     """Generate and score every pair not yet done, storing each group of completions in one transaction."""
     items = work_items(target, store.done_keys(target.run_id))
+    if target.tracing is not None:
+        items = [target.tracing.start_example(i) for i in items]
     hits = cached_completions(store, items)
     hit_ids = {id(c.item) for c in hits}
     groups = target.backend.complete([i for i in items if id(i) not in hit_ids])
@@ -91,24 +99,29 @@ def remember(con: duckdb.DuckDBPyConnection, completions: Sequence[Completion]) 
 
 
 def _store_group(store: Store, target: RunTarget, group: list[Completion], on_progress: Progress | None) -> None:
-    salt, fraction, created = target.suite.holdout_salt, target.suite.holdout, now()
+    salt, fraction, created, tracing = target.suite.holdout_salt, target.suite.holdout, now(), target.tracing
     results, scores = [], []
     for c in group:
         ex = c.item.example
+        if c.error is None:
+            for scorer in target.scorers:
+                if scorer.applies(ex.expected):
+                    started = time.time_ns()
+                    s = scorer(c.output, ex.expected)
+                    scores.append((target.run_id, ex.id, c.item.epoch, scorer.name, s.value, s.explanation))
+                    if tracing is not None:
+                        tracing.score(c, scorer.name, s.value, s.explanation, started)
+        span = tracing.end_example(c.item) if tracing is not None else None
         results.append((target.run_id, ex.id, c.item.epoch, is_holdout(ex.id, fraction, salt), json.dumps(ex.labels),
                         ex.input_sha256, c.output, c.finish_reason, c.prompt_tokens, c.completion_tokens, c.latency_s,
-                        c.ttft_s, c.cached, c.error, created))
-        if c.error is not None:
-            continue
-        for scorer in target.scorers:
-            if scorer.applies(ex.expected):
-                s = scorer(c.output, ex.expected)
-                scores.append((target.run_id, ex.id, c.item.epoch, scorer.name, s.value, s.explanation))
+                        c.ttft_s, c.cached, c.error, created, span and span.trace_id, span and span.span_id, c.span_id))
     with store.write() as con:
-        con.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", results)
+        con.executemany(f"INSERT OR REPLACE INTO results ({RESULT_COLUMNS}) VALUES ({', '.join('?' * 18)})", results)
         if scores:
             con.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?)", scores)
         remember(con, group)
+        if tracing is not None:
+            insert_spans(con, tracing.drain())
     if on_progress:
         on_progress(group)
 
@@ -118,7 +131,9 @@ def create_run(store: Store, record: dict) -> None:
         con.execute(f"INSERT INTO runs ({', '.join(record)}) VALUES ({', '.join('?' * len(record))})", list(record.values()))
 
 
-def finish_run(store: Store, run_id: str, summary: dict) -> None:
+def finish_run(store: Store, run_id: str, summary: dict, spans: Sequence[tuple] = ()) -> None:
+    """Mark the run completed with its summary, and store its last spans (the run's own among them)."""
     with store.write() as con:
         con.execute("UPDATE runs SET status = 'completed', finished_at = ?, summary = ? WHERE run_id = ?",
                     [now(), json.dumps(summary), run_id])
+        insert_spans(con, list(spans))

@@ -24,7 +24,7 @@ class Reply:
 
 class OpenAIStub:
     def __init__(self, reply: Callable[[dict, int], Reply]) -> None:
-        self.reply, self.calls, self.bodies = reply, Counter(), []
+        self.reply, self.calls, self.bodies, self.traceparents = reply, Counter(), [], []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +36,7 @@ class OpenAIStub:
                 key = json.dumps(body["messages"])
                 stub.calls[key] += 1
                 stub.bodies.append(body)
+                stub.traceparents.append(self.headers.get("traceparent"))
                 answer = stub.reply(body, stub.calls[key])
                 self.send_response(answer.status)
                 if answer.status != 200:

@@ -18,15 +18,16 @@ import uvicorn
 
 from engine.async_engine import AsyncEngine
 from engine.server.app import create_app
+from telemetry import Telemetry
 
 
 @contextmanager
-def app_in_thread(engine: AsyncEngine, *, api_key: str | None = None) -> Iterator[str]:
+def app_in_thread(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None = None) -> Iterator[str]:
     """Serve `engine` on a free loopback port, its steps and the HTTP server each on a background thread;
     yields the base URL."""
     engine.start()
     sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, api_key=api_key), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, telemetry, api_key=api_key), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -42,21 +43,27 @@ def app_in_thread(engine: AsyncEngine, *, api_key: str | None = None) -> Iterato
 
 
 @contextmanager
-def goldgate_serve(*args: str, log: Path) -> Iterator[str]:
-    """Run `goldgate serve --port 0 ARGS` as its own process; yields the base URL it prints."""
+def goldgate_serve(*args: str, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `goldgate serve --port 0 ARGS` as its own process (with `env` added to the environment); yields
+    the base URL it prints. Leaving stops it with SIGTERM, which it handles by draining and flushing."""
     goldgate = Path(sys.executable).parent / "goldgate"
     with open(log, "w+") as out:
         proc = subprocess.Popen([str(goldgate), "serve", "--port", "0", *args], stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
         try:
             url = _wait_for_url(proc, log)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM, and SIGKILL if `proc` has not exited within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def _wait_for_url(proc: subprocess.Popen, log: Path, timeout: float = 120) -> str:

@@ -29,7 +29,7 @@ def write_run(store: Store, golden: GoldenSet, run_id: str, outcomes: dict[str, 
                                  model_digest="0" * 64, endpoint=None))
     labels = {ex.id: ex for ex in golden.examples}
     with store.write() as con:
-        con.executemany("INSERT INTO results VALUES (?, ?, 0, false, ?, ?, 'x', 'stop', 10, 5, ?, 0.1, false, NULL, ?)",
+        con.executemany("INSERT INTO results VALUES (?, ?, 0, false, ?, ?, 'x', 'stop', 10, 5, ?, 0.1, false, NULL, ?, NULL, NULL, NULL)",
                         [(run_id, i, json.dumps(labels[i].labels), labels[i].input_sha256, latency_s, now())
                          for i in outcomes])
         con.executemany("INSERT INTO scores VALUES (?, ?, 0, 'exact_match', ?, '')",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
 from typing import AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
@@ -18,9 +19,11 @@ from engine.request import GenerationRequest
 from engine.sampling import SamplingParams
 from engine.server import responses
 from engine.server.errors import error_response, validation_error
-from engine.server.metrics import engine_registry
+from engine.server.tracing import TracingMiddleware
 from engine.server.protocol import ChatCompletionRequest, CompletionRequest, SamplingFields
-from telemetry.trace_context import valid_traceparent
+from telemetry.server_spans import server_attributes_of
+from telemetry.setup import Telemetry
+from telemetry.trace_context import traceparent
 
 RETRY_AFTER_S = 1
 
@@ -30,11 +33,11 @@ class ApiError(Exception):
         self.response = response
 
 
-def create_app(engine: AsyncEngine, *, api_key: str | None = None) -> FastAPI:
-    """The app over `engine`, whose steps the caller drives (`AsyncEngine.run` or `start`)."""
+def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None = None) -> FastAPI:
+    """The app over `engine`, whose steps the caller drives (`AsyncEngine.run` or `start`). Give the engine
+    the same `telemetry`, so that its generation spans and saturation join the server's."""
     model = engine.engine.model_id
     created = int(time.time())
-    registry = engine_registry(engine.engine.stats, model)
 
     async def authorized(request: Request) -> None:
         if api_key is None:
@@ -47,6 +50,8 @@ def create_app(engine: AsyncEngine, *, api_key: str | None = None) -> FastAPI:
     app = FastAPI(title="goldgate", docs_url=None, redoc_url=None)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ApiError, lambda _, e: e.response)
+    app.add_middleware(TracingMiddleware, telemetry=telemetry, model=model,
+                       routes=frozenset({"/v1/models", "/v1/chat/completions", "/v1/completions"}))
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -54,7 +59,9 @@ def create_app(engine: AsyncEngine, *, api_key: str | None = None) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        if telemetry.prometheus_registry is None:
+            return error_response(404, "this server's telemetry has no Prometheus registry")
+        return Response(generate_latest(telemetry.prometheus_registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/models", dependencies=[Depends(authorized)])
     async def models() -> dict:
@@ -78,14 +85,16 @@ def create_app(engine: AsyncEngine, *, api_key: str | None = None) -> FastAPI:
             params = SamplingParams(temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
                                     stop=body.stop_tuple(), max_tokens=max_tokens or engine.engine.context_window)
             stream = engine.submit(
-                GenerationRequest(prompt=prompt, messages=messages, params=params,
-                                  traceparent=valid_traceparent(request.headers.get("traceparent"))),
+                GenerationRequest(prompt=prompt, messages=messages, params=params, stream=body.stream,
+                                  request_id=f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}",
+                                  traceparent=traceparent(request.state.server_span),
+                                  span_attributes=server_attributes_of(*(request.scope.get("server") or ("", 0)))),
                 fit_max_tokens=max_tokens is None)
         except QueueFullError as e:
             return error_response(503, str(e), kind="server_overloaded", headers={"Retry-After": str(RETRY_AFTER_S)})
         except InvalidRequestError as e:
             return error_response(400, str(e), param=e.field)
-        response_id = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{stream.seq.request.request_id}"
+        response_id = stream.seq.request.request_id
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
             return StreamingResponse(_events(kind, stream, response_id, include_usage), media_type="text/event-stream")

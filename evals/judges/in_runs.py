@@ -3,11 +3,13 @@ stored calibration lets its scores gate."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, Sequence
 
 from evals.dataset import Example
 from evals.judges.judge import Judge
-from evals.store.store import Store, now
+from evals.run_tracing import RunTracing
+from evals.store.store import Store, insert_spans, now
 
 GROUP = 32  # answers judged and stored per transaction
 
@@ -41,13 +43,15 @@ def judge_record(judge: Judge, min_kappa: float, store: Store) -> dict[str, Any]
             "calibration": calibration_status(store, judge, min_kappa)}
 
 
-def judge_answers(store: Store, run_id: str, judges: Sequence[Judge], examples: dict[str, Example]) -> None:
-    """Judge every successful answer of the run that this judge has not judged yet."""
+def judge_answers(store: Store, run_id: str, judges: Sequence[Judge], examples: dict[str, Example],
+                  tracing: RunTracing | None = None) -> None:
+    """Judge every successful answer of the run that this judge has not judged yet; with `tracing`, each
+    judge call hangs under its answer's example span and each verdict is an evaluation event."""
     for judge in judges:
         with store.read() as con:
             pending = con.execute(
                 """
-                SELECT r.example_id, r.epoch, r.output FROM results r
+                SELECT r.example_id, r.epoch, r.output, r.trace_id, r.span_id, r.generation_span_id FROM results r
                 WHERE r.run_id = ? AND r.error IS NULL AND NOT EXISTS (
                     SELECT 1 FROM judgments j WHERE j.run_id = r.run_id AND j.example_id = r.example_id
                     AND j.epoch = r.epoch AND j.judge_id = ?)
@@ -56,10 +60,21 @@ def judge_answers(store: Store, run_id: str, judges: Sequence[Judge], examples: 
         dims = [*judge.prompt.spec.dimensions, "overall"]
         for start in range(0, len(pending), GROUP):
             chunk = pending[start:start + GROUP]
-            judged = judge.pointwise([(examples[e], output) for e, _, output in chunk])
+            started = time.time_ns()
+            traced = (lambda i, item: tracing.judge_item(item, chunk[i][3], chunk[i][4])) if tracing else None
+            judged = judge.pointwise([(examples[row[0]], row[2]) for row in chunk], traced=traced)
             created = now()
+            if tracing is not None:
+                for (_, _, _, trace_id, span_id, generation_span_id), j in zip(chunk, judged):
+                    if j.verdict.outcome == "parse_error":  # the reply failed its structure: a validation error
+                        tracing.validation_error("judge_reply", judge.backend.model_id)
+                    for dim, score in j.verdict.scores.items():
+                        tracing.judged(trace_id, span_id, generation_span_id, f"{judge.judge_id}/{dim}", score,
+                                       j.verdict.rationale or "", started)
             with store.write() as con:
                 con.executemany("INSERT OR REPLACE INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                     (run_id, e, epoch, judge.judge_id, judge.prompt.sha256, dim, j.verdict.outcome,
                      j.verdict.scores.get(dim), j.verdict.rationale or j.verdict.problem, j.raw, created)
-                    for (e, epoch, _), j in zip(chunk, judged) for dim in dims])
+                    for (e, epoch, *_), j in zip(chunk, judged) for dim in dims])
+                if tracing is not None:
+                    insert_spans(con, tracing.drain())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from evals.backends import Backend, Completion, WorkItem, model_identity
 from evals.dataset import Example, sha256_text
@@ -70,11 +70,15 @@ class Judge:
         by_key.update({c.item.cache_key: c for c in fresh})
         return [by_key[i.cache_key] for i in items]
 
-    def pointwise(self, candidates: Sequence[tuple[Example, str]]) -> list[Judgment]:
+    def pointwise(self, candidates: Sequence[tuple[Example, str]], *,
+                  traced: Callable[[int, WorkItem], WorkItem] | None = None) -> list[Judgment]:
+        """One judgment per (example, answer); `traced(i, item)` may place the i-th request in a trace."""
         spec = self.prompt.spec
         items = [self._item(ex, spec.render(question=question_text(ex), answer=answer,
                                             reference=self._reference(ex)), answer)
                  for ex, answer in candidates]
+        if traced is not None:
+            items = [traced(i, item) for i, item in enumerate(items)]
         return [Judgment(c.item.example.id, _verdict(c, lambda text: parse_pointwise(text, spec)), c.output)
                 for c in self._complete(items)]
 

@@ -125,7 +125,17 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (calibration_id, dimension)
     );
     """,
+    # 3: telemetry. Each result keeps its eval example's trace and span and the span of the generation it
+    #    scores; spans keep their kind and events (where captured content and evaluation results live).
+    """
+    ALTER TABLE results ADD COLUMN trace_id VARCHAR;
+    ALTER TABLE results ADD COLUMN span_id VARCHAR;
+    ALTER TABLE results ADD COLUMN generation_span_id VARCHAR;
+    ALTER TABLE spans ADD COLUMN kind VARCHAR;
+    ALTER TABLE spans ADD COLUMN events JSON;
+    CREATE INDEX spans_by_run ON spans (run_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
-RUN_TABLES = ("runs", "results", "scores", "judgments")  # what a run export carries
+RUN_TABLES = ("runs", "results", "scores", "judgments", "spans")  # what a run export carries

@@ -159,6 +159,14 @@ class Store:
         return run_id
 
 
+def insert_spans(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    """Telemetry's span rows (telemetry.sinks.SpanRow), inside the caller's transaction."""
+    if rows:
+        con.executemany("INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_time, "
+                        "end_time, status_code, attributes, events, run_id, example_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
 def _sql_path(path: Path) -> str:
     return str(path.resolve()).replace("'", "''")
 

@@ -12,16 +12,22 @@ import pytest
 from engine import Engine
 from engine.async_engine import AsyncEngine
 from tests.serving import app_in_thread, engine_gauges
+from tests.telemetry_helpers import MemoryTelemetry
 
 
 @pytest.fixture(scope="module")
-def tiny_engine(tiny_gguf) -> Engine:
-    return Engine.load(tiny_gguf, device="cpu", max_batch_size=4, kv_cache_tokens=4096)
+def memory() -> MemoryTelemetry:
+    return MemoryTelemetry()
 
 
 @pytest.fixture(scope="module")
-def server(tiny_engine):
-    with app_in_thread(AsyncEngine(tiny_engine, max_waiting=8)) as url:
+def tiny_engine(tiny_gguf, memory) -> Engine:
+    return Engine.load(tiny_gguf, device="cpu", max_batch_size=4, kv_cache_tokens=4096, telemetry=memory.tel)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_engine, memory):
+    with app_in_thread(AsyncEngine(tiny_engine, max_waiting=8), memory.tel) as url:
         yield url
 
 
@@ -82,8 +88,8 @@ def test_streamed_usage_arrives_in_a_final_chunk_with_no_choices(server, tiny_en
     assert all(c.usage is None for c in chunks[:-1])
 
 
-def test_with_an_api_key_every_v1_request_needs_the_bearer_token(tiny_engine) -> None:
-    with app_in_thread(AsyncEngine(tiny_engine), api_key="s3cret") as url:
+def test_with_an_api_key_every_v1_request_needs_the_bearer_token(tiny_engine, memory) -> None:
+    with app_in_thread(AsyncEngine(tiny_engine), memory.tel, api_key="s3cret") as url:
         with pytest.raises(openai.AuthenticationError):
             client(url, "wrong").models.list()
         assert httpx.post(f"{url}/v1/completions", json={}).status_code == 401
@@ -91,9 +97,9 @@ def test_with_an_api_key_every_v1_request_needs_the_bearer_token(tiny_engine) ->
         assert httpx.get(f"{url}/health").status_code == 200  # probes need no key
 
 
-def test_a_full_queue_gets_503_with_retry_after(tiny_engine) -> None:
+def test_a_full_queue_gets_503_with_retry_after(tiny_engine, memory) -> None:
     async_engine = AsyncEngine(tiny_engine, max_waiting=2)
-    with app_in_thread(async_engine) as url:
+    with app_in_thread(async_engine, memory.tel) as url:
         async def main() -> list[httpx.Response]:
             async with httpx.AsyncClient(timeout=30) as http:
                 body = {"model": tiny_engine.model_id, "prompt": "hi", "max_tokens": 2}

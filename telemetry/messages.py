@@ -1,0 +1,31 @@
+"""Message content in the GenAI conventions' JSON shapes, redacted before it leaves the process."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as g
+
+from telemetry.redact import Redactor
+
+
+def _parts(text: str, redact: Redactor) -> list[dict[str, str]]:
+    return [{"type": "text", "content": redact(text)}]
+
+
+def content_attributes(messages: Sequence[Mapping[str, Any]] | None, prompt: str | None, output: str | None,
+                       finish_reason: str | None, redact: Redactor) -> dict[str, str]:
+    """`gen_ai.system_instructions`, `gen_ai.input.messages` and `gen_ai.output.messages` as JSON strings.
+    A raw prompt is one user message; system messages become the system instructions."""
+    chat = list(messages) if messages is not None else [{"role": "user", "content": prompt or ""}]
+    system = [p for m in chat if m.get("role") == "system" for p in _parts(str(m.get("content", "")), redact)]
+    inputs = [{"role": m.get("role", "user"), "parts": _parts(str(m.get("content", "")), redact)}
+              for m in chat if m.get("role") != "system"]
+    attrs = {g.GEN_AI_INPUT_MESSAGES: json.dumps(inputs)}
+    if system:
+        attrs[g.GEN_AI_SYSTEM_INSTRUCTIONS] = json.dumps(system)
+    if output is not None:
+        attrs[g.GEN_AI_OUTPUT_MESSAGES] = json.dumps(
+            [{"role": "assistant", "parts": _parts(output, redact), "finish_reason": finish_reason or "stop"}])
+    return attrs

@@ -1,0 +1,128 @@
+"""Tracer, meter and logger providers built from the environment, and the handle the engine, the server
+and the harness are given. Providers are passed in, never made global: tests build a `Telemetry` over
+in-memory exporters, and two in one process never share state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
+
+from prometheus_client import CollectorRegistry
+
+from telemetry.instruments import Instruments
+from telemetry.redact import Redactor
+from telemetry.settings import CaptureMode, TelemetrySettings
+from telemetry.sinks import JsonlSpanExporter, SpanRowBuffer
+
+SCOPE = "goldgate"
+
+
+@dataclass
+class Telemetry:
+    """What instrumented code needs: a tracer, the instruments, an event logger and the content policy."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    capture: CaptureMode = CaptureMode.NO_CONTENT
+    redactor: Redactor = field(default_factory=Redactor)
+    prometheus_registry: CollectorRegistry | None = None  # what a server's /metrics exposes, if it has one
+
+    def __post_init__(self) -> None:
+        self.tracer = self.tracer_provider.get_tracer(SCOPE)
+        self.instruments = Instruments(self.meter_provider.get_meter(SCOPE))
+        self.logger = self.logger_provider.get_logger(SCOPE)
+
+    def force_flush(self) -> None:
+        self.tracer_provider.force_flush()
+        self.logger_provider.force_flush()
+        self.meter_provider.force_flush()
+
+    def shutdown(self) -> None:
+        """Flush everything still buffered to its exporters, then stop them."""
+        self.tracer_provider.shutdown()
+        self.logger_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
+_lock = threading.Lock()
+_active: Telemetry | None = None
+
+
+def configure(*, env: Mapping[str, str] | None = None, service_name: str = "goldgate",
+              jsonl_path: Path | None = None, span_rows: SpanRowBuffer | None = None,
+              prometheus: bool = False) -> Telemetry:
+    """The process's telemetry from `OTEL_*` variables (`env`, default the process's) plus goldgate's own
+    sinks: a JSONL file, span rows for the DuckDB store, and with `prometheus` a registry for a server's
+    /metrics. A second call returns the first call's telemetry unchanged; `shutdown()` flushes and lets a
+    later call start afresh."""
+    global _active
+    with _lock:
+        if _active is None:
+            _active = _build(TelemetrySettings.from_env(os.environ if env is None else env), service_name,
+                             jsonl_path, span_rows, prometheus)
+        return _active
+
+
+def shutdown() -> None:
+    global _active
+    with _lock:
+        if _active is not None:
+            _active.shutdown()
+            _active = None
+
+
+def _build(settings: TelemetrySettings, service_name: str, jsonl_path: Path | None, span_rows: SpanRowBuffer | None,
+           prometheus: bool) -> Telemetry:
+    resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over our default name
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": service_name}))
+    processors: list[SpanProcessor] = []
+    readers: list[MetricReader] = []
+    registry = CollectorRegistry() if prometheus else None
+    if registry is not None:
+        readers.append(PrometheusMetricReader(registry=registry))
+    logs = LoggerProvider(resource=resource)
+    if not settings.disabled:
+        processors += [BatchSpanProcessor(_exporter("traces", name, settings)) for name in settings.exporters["traces"]]
+        readers += [PeriodicExportingMetricReader(_exporter("metrics", name, settings))
+                    for name in settings.exporters["metrics"]]
+        for name in settings.exporters["logs"]:
+            logs.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", name, settings)))
+    if jsonl_path is not None:
+        processors.append(BatchSpanProcessor(JsonlSpanExporter(jsonl_path)))
+    if span_rows is not None:
+        processors.append(SimpleSpanProcessor(span_rows))  # only appends to a list; the store drains it
+    traces = TracerProvider(resource=resource)
+    for processor in processors:
+        traces.add_span_processor(processor)
+    return Telemetry(traces, MeterProvider(metric_readers=readers, resource=resource), logs, capture=settings.capture,
+                     prometheus_registry=registry)
+
+
+def _exporter(signal: str, name: str, settings: TelemetrySettings):
+    """The exporter `name` for `signal`; OTLP exporters read their endpoint and headers from the environment."""
+    if name == "console":
+        return {"traces": ConsoleSpanExporter, "metrics": ConsoleMetricExporter, "logs": ConsoleLogRecordExporter}[signal]()
+    if settings.protocols[signal] == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    return {"traces": OTLPSpanExporter, "metrics": OTLPMetricExporter, "logs": OTLPLogExporter}[signal]()
