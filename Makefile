@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The real collectors of the telemetry integration tests: Phoenix pins dozens of packages of its own,
-# so it lives in its own virtual environment, built once and kept in the cache; Prometheus is Debian's.
+# What the integration tests run against: Phoenix (it pins dozens of packages of its own, so it lives in
+# its own virtual environment, built once and kept in the cache), and Debian's prometheus and chromium.
 PHOENIX_VERSION := 20.26.1
 PHOENIX_VENV := $(HOME)/.cache/goldgate/phoenix-$(PHOENIX_VERSION)
 
-.PHONY: run test model bench collectors clean
+.PHONY: run test model bench test-services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,16 +27,18 @@ model: $(STAMP)
 run: model
 	$(BIN)/goldgate run datasets/general-v1/suite.yaml
 
-collectors: $(PHOENIX_VENV)/.installed
-	command -v prometheus >/dev/null || apt-get install -y -q prometheus || \
-	    { apt-get update -q && apt-get install -y -q prometheus; }
+DEBIAN_PACKAGES := prometheus chromium chromium-driver
+
+test-services: $(PHOENIX_VENV)/.installed
+	dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || apt-get install -y -q $(DEBIAN_PACKAGES) || \
+	    { apt-get update -q && apt-get install -y -q $(DEBIAN_PACKAGES); }
 
 $(PHOENIX_VENV)/.installed:
 	$(PYTHON) -m venv $(PHOENIX_VENV)
 	$(PHOENIX_VENV)/bin/python -m pip install --quiet arize-phoenix==$(PHOENIX_VERSION)
 	touch $@
 
-test: model collectors
+test: model test-services
 	GOLDGATE_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python $(BIN)/python -m pytest
 
 bench: model
@@ -44,6 +46,7 @@ bench: model
 	$(BIN)/python bench/eval_throughput.py
 	$(BIN)/python bench/engine_serving.py
 	$(BIN)/python bench/telemetry_overhead.py
+	$(BIN)/python bench/dashboard_scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

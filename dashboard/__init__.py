@@ -1,1 +1,2 @@
-"""The Streamlit dashboard over the DuckDB store (filled by the dashboard issue); it only reads."""
+"""The Streamlit dashboard over the DuckDB store: thin pages over `evals.store.queries`; only the Label
+page writes, through the store's API."""

@@ -60,7 +60,7 @@ class Engine:
         runner = ModelRunner(self.model, loaded.device, n_blocks=n_blocks, block_size=BLOCK_SIZE)
         self.core = EngineCore(runner, blocks, self.tokenizer.eos_ids, max_running=max_batch_size,
                                token_budget=token_budget or max(512, max_batch_size),
-                               on_finish=observer(telemetry, self.model_id) if telemetry else None)
+                               on_finish=observer(telemetry, self.model_id, self.stats) if telemetry else None)
         self.kv_cache_tokens = blocks.usage().total * BLOCK_SIZE
         if telemetry is not None:
             telemetry.instruments.watch_saturation(self.model_id, self._saturation)

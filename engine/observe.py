@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import Callable
 
-from engine.core import FinishHook
+from engine.core import EngineStats, FinishHook
 from engine.sequence import Sequence
 from telemetry import GenerationRecord, Telemetry, record_generation, wall_ns
 
 PROVIDER = "goldgate"  # not one of the conventions' well-known providers: the engine is our own
 
 
-def generation_record(seq: Sequence, model_id: str) -> GenerationRecord:
+def generation_record(seq: Sequence, model_id: str, stats: EngineStats) -> GenerationRecord:
     request, p = seq.request, seq.request.params
     now_perf, now_ns = time.perf_counter(), time.time_ns()
 
@@ -30,12 +31,13 @@ def generation_record(seq: Sequence, model_id: str) -> GenerationRecord:
         queue_s=(seq.started or end) - seq.arrived,
         prefill_s=seq.first_token_at - seq.started if has_tokens and seq.started else None,
         decode_s=seq.last_token_at - seq.first_token_at if has_tokens else None,
+        requests_waiting=stats.waiting, kv_cache_usage=stats.kv_cache_usage,
         error_type=seq.error.split(":", 1)[0] if seq.error else None, parent_traceparent=request.traceparent,
         messages=request.messages, prompt=request.prompt, output=seq.text.text, extra=request.span_attributes)
 
 
-def observer(tel: Telemetry, model_id: str) -> FinishHook:
+def observer(tel: Telemetry, model_id: str, stats: Callable[[], EngineStats]) -> FinishHook:
     """The engine core's hook for finished sequences: write the span and metrics, keep the span's ids."""
     def observe(seq: Sequence) -> None:
-        seq.span_ids = record_generation(tel, generation_record(seq, model_id))
+        seq.span_ids = record_generation(tel, generation_record(seq, model_id, stats()))
     return observe

@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from engine.errors import EngineError
-from evals import cli_calibrate, cli_compare, cli_datasets, cli_generate, cli_models, cli_run, cli_runs, cli_serve
+from evals import (cli_calibrate, cli_compare, cli_dashboard, cli_datasets, cli_generate, cli_models, cli_run, cli_runs,
+                   cli_serve)
 from evals.errors import EvalInputError, UsageError
 from evals.exit_codes import EXIT_BAD_INPUT
 
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_calibrate.register(commands)
     cli_compare.register(commands)
     cli_serve.register(commands)
+    cli_dashboard.register(commands)
     return parser
 
 

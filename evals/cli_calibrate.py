@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import secrets
 from dataclasses import asdict
 from pathlib import Path
@@ -21,10 +20,10 @@ from evals.dataset import load_golden_set
 from evals.errors import EvalInputError
 from evals.judges.calibration import DimensionReport, calibrate_dimension
 from evals.judges.judge import JUDGE_SAMPLING, Judge, Judgment
-from evals.judges.labels import LabelFile, load_answers, load_labels
+from evals.judges.labels import LabelFile, load_answers, load_labels, stored_labels
 from evals.judges.probes import length_bias, position_bias
 from evals.judges.spec import JudgeSpec, load_judge_prompt
-from evals.store.store import Store, default_store_path, now
+from evals.store.store import Store, default_store_path, json_safe, now
 from evals.suite import EndpointConfig, EngineConfig
 
 DEFAULT_PAIRWISE = Path(__file__).resolve().parent.parent / "datasets" / "judges" / "pairwise-v1.yaml"
@@ -34,8 +33,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("calibrate", help="measure a judge against human labels, or probe its biases")
     p.add_argument("--judge", type=Path, required=True, help="a pointwise judge prompt file (datasets/judges/*.yaml)")
     p.add_argument("--dataset", type=Path, required=True, help="the golden set the labelled answers belong to")
-    p.add_argument("--answers", type=Path, required=True, help="JSONL: example_id, answer (the answers that were labelled)")
+    p.add_argument("--answers", type=Path, help="JSONL: example_id, answer (the answers that were labelled)")
     p.add_argument("--labels", type=Path, help="JSONL or CSV: example_id, rater, dimension, label")
+    p.add_argument("--from-store", action="store_true",
+                   help="take the answers and labels from the store (labelled on the dashboard), not from files")
     p.add_argument("--probes", action="store_true", help="measure length and position bias instead")
     p.add_argument("--pairwise-judge", type=Path, default=DEFAULT_PAIRWISE, help="the judge for the position probe")
     p.add_argument("--reference", action="store_true", help="show the judge the golden answer (reference-augmented)")
@@ -55,22 +56,29 @@ def judge_backend(args: argparse.Namespace) -> Backend:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.probes == bool(args.labels):
+    if args.from_store and (args.answers or args.labels or args.probes):
+        raise EvalInputError("takes no --answers, --labels or --probes: the store holds both", field="--from-store")
+    if not args.from_store and args.probes == bool(args.labels):
         raise EvalInputError("give --labels to calibrate, or --probes to measure biases (one of the two)",
                              field="--labels")
+    if not args.from_store and not args.answers:
+        raise EvalInputError("give the labelled answers (or --from-store)", field="--answers")
     prompt = load_judge_prompt(args.judge)
     if prompt.spec.mode != "pointwise":
         raise EvalInputError("calibration needs a pointwise judge", file=args.judge, field="mode")
     golden = load_golden_set(args.dataset)
     examples = {ex.id: ex for ex in golden.examples}
-    answers = load_answers(args.answers)
+    store = Store(args.db)
+    if args.from_store:
+        answers, labels = stored_labels(store, golden.sha256)
+    else:
+        answers, labels = load_answers(args.answers), load_labels(args.labels) if args.labels else None
     unknown = sorted(answers.keys() - examples.keys())
     if unknown:
-        raise EvalInputError(f"example {unknown[0]!r} is not in {golden.path}", file=args.answers, field="example_id")
-    labels = load_labels(args.labels) if args.labels else None
+        raise EvalInputError(f"example {unknown[0]!r} is not in {golden.path}", file=args.answers or store.path,
+                             field="example_id")
     if labels:
         _check_labels(labels, answers, prompt.spec)
-    store = Store(args.db)
     judge = Judge(prompt, judge_backend(args), with_reference=args.reference, store=store)
     candidates = [(examples[i], answers[i]) for i in sorted(answers)]
     if args.probes:
@@ -104,17 +112,6 @@ def _check_labels(labels: LabelFile, answers: dict[str, str], spec: JudgeSpec) -
             raise bad(f"{lab.label!r} is not an integer in [{scale.min}, {scale.max}]", "label")
 
 
-def _finite(value: Any) -> Any:
-    """The report as JSON: NaN (an undefined kappa) becomes null."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 def store_calibration(store: Store, calibration_id: str, judge: Judge, dataset_sha: str, labels: LabelFile,
                       judgments: list[Judgment], reports: list[DimensionReport]) -> None:
     created = now()
@@ -129,8 +126,8 @@ def store_calibration(store: Store, calibration_id: str, judge: Judge, dataset_s
             for j in judgments for dim in [*judge.prompt.spec.dimensions, "overall"]])
         con.executemany("INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (calibration_id, judge.judge_id, judge.prompt.sha256, judge.backend.model_id, judge.backend.model_digest,
-             dataset_sha, labels.sha256, r.dimension, r.n_items, _finite(r.kappa), _finite(r.kappa_low),
-             _finite(r.kappa_high), r.verdict, json.dumps(_finite(r.as_dict())), created) for r in reports])
+             dataset_sha, labels.sha256, r.dimension, r.n_items, json_safe(r.kappa), json_safe(r.kappa_low),
+             json_safe(r.kappa_high), r.verdict, json.dumps(json_safe(r.as_dict())), created) for r in reports])
 
 
 def _num(x: float | None) -> str:
@@ -170,4 +167,4 @@ def print_probes(length, position) -> None:
     console.print(f"position bias: the answer shown first wins {position.first_wins:.3f} of decisive verdicts "
                   f"[{position.low:.3f}, {position.high:.3f}] (N={position.n}; 0.5 is unbiased); "
                   f"position consistency {position.consistency:.3f}")
-    console.print_json(json.dumps(_finite({"length_bias": asdict(length), "position_bias": asdict(position)})))
+    console.print_json(json.dumps(json_safe({"length_bias": asdict(length), "position_bias": asdict(position)})))

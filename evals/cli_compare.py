@@ -66,8 +66,8 @@ def baseline_run(store: Store, args: argparse.Namespace) -> str:
 def run_gate(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     store = Store(args.db)
-    c = compare(store, baseline_run(store, args), args.candidate, split=args.split,
-                allow_different=args.allow_different_datasets)
+    baseline = baseline_run(store, args)
+    c = compare(store, baseline, args.candidate, split=args.split, allow_different=args.allow_different_datasets)
     judges = store.run_record(args.candidate)["judges"]
     kappas = {j["judge_id"]: min(j["calibration"]["kappa"].values(), default=None) for j in judges}
     checks = evaluate(c, policy, kappas)
@@ -78,4 +78,6 @@ def run_gate(args: argparse.Namespace) -> int:
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-    return EXIT_GATE_FAILED if any(k.status == "fail" for k in checks) else 0
+    failed = sum(k.status == "fail" for k in checks)
+    store.add_gate_result(args.candidate, baseline, failed, as_json(c, checks))  # the dashboard shows the verdict
+    return EXIT_GATE_FAILED if failed else 0

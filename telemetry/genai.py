@@ -15,6 +15,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from telemetry.messages import content_attributes
 from telemetry.setup import Telemetry
+from telemetry.sinks import KV_CACHE_USAGE, REQUESTS_WAITING, TTFT
 from telemetry.trace_context import context_from_traceparent
 
 Kind = Literal["internal", "client"]
@@ -57,6 +58,8 @@ class GenerationRecord:
     queue_s: float | None = None  # the engine's timings, which the conventions lack
     prefill_s: float | None = None
     decode_s: float | None = None
+    requests_waiting: int | None = None  # the engine's state as the request finished
+    kv_cache_usage: float | None = None
     error_type: str | None = None
     server_address: str | None = None
     server_port: int | None = None
@@ -84,14 +87,17 @@ def generation_attributes(r: GenerationRecord) -> dict[str, Any]:
         g.GEN_AI_USAGE_OUTPUT_TOKENS: r.output_tokens, error_attributes.ERROR_TYPE: r.error_type,
         server_attributes.SERVER_ADDRESS: r.server_address, server_attributes.SERVER_PORT: r.server_port,
         "goldgate.queue_time_s": r.queue_s, "goldgate.prefill_time_s": r.prefill_s,
-        "goldgate.decode_time_s": r.decode_s, **r.extra,
+        "goldgate.decode_time_s": r.decode_s, REQUESTS_WAITING: r.requests_waiting, KV_CACHE_USAGE: r.kv_cache_usage,
+        **r.extra,
     }
     if r.stop:
         a[g.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(r.stop)
     if r.finish_reason:
         a[g.GEN_AI_RESPONSE_FINISH_REASONS] = (r.finish_reason,)
-    if r.stream and r.first_token_ns is not None:
-        a[g.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (r.first_token_ns - r.start_ns) / 1e9
+    if r.first_token_ns is not None:
+        a[TTFT] = (r.first_token_ns - r.start_ns) / 1e9
+        if r.stream:
+            a[g.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = a[TTFT]
     if r.decode_s and r.output_tokens and r.output_tokens > 1:
         a["goldgate.decode_tokens_per_s"] = (r.output_tokens - 1) / r.decode_s
     return {k: v for k, v in a.items() if v is not None}

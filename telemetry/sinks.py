@@ -12,13 +12,21 @@ from typing import Any, Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as g
+from opentelemetry.semconv.attributes import error_attributes
 from opentelemetry.trace import format_span_id, format_trace_id
 
 RUN_ID = "goldgate.run.id"
 EXAMPLE_ID = "goldgate.example.id"
+TTFT = "goldgate.time_to_first_token_s"  # for every generation; the conventions' time_to_first_chunk is for streams
+REQUESTS_WAITING = "goldgate.engine.requests_waiting"  # the engine's state as the request finished
+KV_CACHE_USAGE = "goldgate.engine.kv_cache_usage"
 
-# (trace_id, span_id, parent_span_id, name, kind, start_time, end_time, status_code, attributes, events,
-#  run_id, example_id): the column order of the store's spans table
+# The columns of the store's spans table, in the order of a SpanRow: the span, then typed copies of the
+# attributes a dashboard aggregates
+SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "name", "kind", "start_time", "end_time", "status_code",
+                "attributes", "events", "run_id", "example_id", "model", "duration_s", "ttft_s", "tpot_s",
+                "input_tokens", "output_tokens", "error_type", "finish_reason", "requests_waiting", "kv_cache_usage")
 SpanRow = tuple[Any, ...]
 
 
@@ -58,10 +66,16 @@ def span_row(span: ReadableSpan) -> SpanRow:
     ctx, attrs = span.context, dict(span.attributes or {})
     events = [{"name": e.name, "time": _time(e.timestamp).isoformat(), "attributes": _plain(e.attributes)}
               for e in span.events]
+    output_tokens, decode_s = attrs.get(g.GEN_AI_USAGE_OUTPUT_TOKENS), attrs.get("goldgate.decode_time_s")
+    finish = attrs.get(g.GEN_AI_RESPONSE_FINISH_REASONS) or (None,)
     return (format_trace_id(ctx.trace_id), format_span_id(ctx.span_id),
             format_span_id(span.parent.span_id) if span.parent else None, span.name, span.kind.name,
             _time(span.start_time), _time(span.end_time), span.status.status_code.name, json.dumps(_plain(attrs)),
-            json.dumps(events), attrs.get(RUN_ID), attrs.get(EXAMPLE_ID))
+            json.dumps(events), attrs.get(RUN_ID), attrs.get(EXAMPLE_ID), attrs.get(g.GEN_AI_REQUEST_MODEL),
+            ((span.end_time or 0) - (span.start_time or 0)) / 1e9, attrs.get(TTFT),
+            decode_s / (output_tokens - 1) if decode_s is not None and output_tokens and output_tokens > 1 else None,
+            attrs.get(g.GEN_AI_USAGE_INPUT_TOKENS), output_tokens, attrs.get(error_attributes.ERROR_TYPE), finish[0],
+            attrs.get(REQUESTS_WAITING), attrs.get(KV_CACHE_USAGE))
 
 
 def _time(ns: int | None) -> datetime:

@@ -135,6 +135,37 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE spans ADD COLUMN events JSON;
     CREATE INDEX spans_by_run ON spans (run_id);
     """,
+    # 4: the dashboard. Typed copies of the span attributes its golden-signal charts aggregate (so a
+    #    million spans need no JSON parsing), gate verdicts, and the answers people labelled there.
+    """
+    ALTER TABLE spans ADD COLUMN model VARCHAR;
+    ALTER TABLE spans ADD COLUMN duration_s DOUBLE;
+    ALTER TABLE spans ADD COLUMN ttft_s DOUBLE;
+    ALTER TABLE spans ADD COLUMN tpot_s DOUBLE;
+    ALTER TABLE spans ADD COLUMN input_tokens INTEGER;
+    ALTER TABLE spans ADD COLUMN output_tokens INTEGER;
+    ALTER TABLE spans ADD COLUMN error_type VARCHAR;
+    ALTER TABLE spans ADD COLUMN finish_reason VARCHAR;
+    ALTER TABLE spans ADD COLUMN requests_waiting INTEGER;
+    ALTER TABLE spans ADD COLUMN kv_cache_usage DOUBLE;
+    CREATE INDEX spans_by_start ON spans (start_time);
+    CREATE TABLE gate_results (
+        candidate_run_id VARCHAR NOT NULL,
+        baseline_run_id VARCHAR NOT NULL,
+        passed BOOLEAN NOT NULL,
+        n_failed INTEGER NOT NULL,
+        report JSON NOT NULL,                  -- the gate's JSON report
+        created_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE labelled_answers (
+        dataset_sha256 VARCHAR NOT NULL,
+        example_id VARCHAR NOT NULL,
+        answer VARCHAR NOT NULL,               -- what the raters saw
+        run_id VARCHAR,
+        labelled_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (dataset_sha256, example_id)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

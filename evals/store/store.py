@@ -8,6 +8,7 @@ it), and a dashboard opening the file between batches sees every finished row.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ import duckdb
 
 from evals.errors import EvalInputError
 from evals.store.schema import MIGRATIONS, RUN_TABLES, SCHEMA_VERSION
+from telemetry.sinks import SPAN_COLUMNS
 
 _LOCK_WAIT_S = 30.0
 
@@ -119,6 +121,24 @@ class Store:
                                [run_id]).fetchall()
         return {(e, int(n)) for e, n in rows}
 
+    def add_gate_result(self, candidate: str, baseline: str, n_failed: int, report: dict[str, Any]) -> None:
+        with self.write() as con:
+            con.execute("INSERT INTO gate_results VALUES (?, ?, ?, ?, ?, ?)",
+                        [candidate, baseline, n_failed == 0, n_failed, json.dumps(json_safe(report)), now()])
+
+    def save_labels(self, dataset_sha256: str, run_id: str, example_id: str, answer: str, rater: str,
+                    labels: dict[str, str]) -> None:
+        """One person's labels on one answer (the dashboard's Label page), with the answer they saw. Refused
+        while a run is writing, so a label never lands between a run's transactions."""
+        with self.write() as con:
+            running = [r for (r,) in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()]
+            if running:
+                raise EvalInputError(f"run {running[0]} is still writing; label when it has finished", file=self.path)
+            con.execute("INSERT OR REPLACE INTO labelled_answers VALUES (?, ?, ?, ?, ?)",
+                        [dataset_sha256, example_id, answer, run_id, now()])
+            con.executemany("INSERT OR REPLACE INTO human_labels VALUES (?, ?, ?, ?, ?, ?)",
+                            [(dataset_sha256, example_id, rater, dim, label, now()) for dim, label in labels.items()])
+
     # --- export / import --
 
     def export_run(self, run_id: str, folder: Path) -> list[Path]:
@@ -159,12 +179,22 @@ class Store:
         return run_id
 
 
+def json_safe(value: Any) -> Any:
+    """`value` ready for a JSON column: NaN and infinities (an undefined kappa, say) become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def insert_spans(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
     """Telemetry's span rows (telemetry.sinks.SpanRow), inside the caller's transaction."""
     if rows:
-        con.executemany("INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_time, "
-                        "end_time, status_code, attributes, events, run_id, example_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(f"INSERT OR REPLACE INTO spans ({', '.join(SPAN_COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(SPAN_COLUMNS))})", rows)
 
 
 def _sql_path(path: Path) -> str:

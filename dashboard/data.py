@@ -1,0 +1,68 @@
+"""What every page shares: the store it reads, cached query results (kept until the file changes),
+and the empty state for a store with nothing in it yet."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from evals.store import queries
+from evals.store.store import Store, default_store_path
+
+DB_VARIABLE = "GOLDGATE_DB"  # `goldgate dashboard --db PATH` sets it for the app
+
+
+def db_path() -> Path:
+    return Path(os.environ.get(DB_VARIABLE) or default_store_path())
+
+
+def store_version(db: Path) -> tuple[int, ...]:
+    """Changes whenever the store does (DuckDB writes its log first, then the file)."""
+    return tuple(p.stat().st_mtime_ns for p in (db, db.with_name(db.name + ".wal")) if p.exists())
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached(name: str, db: str, version: tuple[int, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    with Store(db).read() as con:
+        return getattr(queries, name)(con, **dict(kwargs))
+
+
+def query(name: str, **kwargs: Any) -> Any:
+    """`evals.store.queries.<name>(con, **kwargs)`, cached until the store changes."""
+    db = db_path()
+    return _cached(name, str(db), store_version(db), tuple(sorted(kwargs.items())))
+
+
+def store_or_empty_state() -> pd.DataFrame | None:
+    """The runs, or None after showing what to do when there are none."""
+    db = db_path()
+    command = f"goldgate run datasets/general-v1/suite.yaml --db {db}"
+    if not db.exists():
+        st.info(f"No store at `{db}` yet. Create one with a run:")
+        st.code(command, language="sh")
+        return None
+    runs = query("runs")
+    if runs.empty:
+        st.info(f"The store at `{db}` holds no runs yet. Start one:")
+        st.code(command, language="sh")
+        return None
+    return runs
+
+
+def pick_run(runs: pd.DataFrame, label: str = "Run", *, key: str = "run", index: int = 0) -> str:
+    """A run chosen by the person (the newest first), remembered in the page's URL."""
+    ids = runs["run_id"].tolist()
+    wanted = st.query_params.get(key)
+    chosen = st.selectbox(label, ids, index=ids.index(wanted) if wanted in ids else min(index, len(ids) - 1),
+                          format_func=lambda r: _run_label(runs, r), key=f"pick-{key}")
+    st.query_params[key] = chosen
+    return chosen
+
+
+def _run_label(runs: pd.DataFrame, run_id: str) -> str:
+    tag = runs.loc[runs["run_id"] == run_id, "tag"].iloc[0]
+    return f"{run_id} ({tag})" if tag else run_id

@@ -1,0 +1,52 @@
+"""Labelling: a person grades a run's answers on a judge's rubric; the labels and the answer they saw
+go to the store (the only page that writes), where `goldgate calibrate --from-store` reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.data import db_path, pick_run, query, store_or_empty_state
+from evals.errors import EvalInputError
+from evals.judges.spec import load_judge_prompt
+from evals.store.store import Store
+
+JUDGES = Path(__file__).resolve().parents[2] / "datasets" / "judges"
+
+st.title("Label")
+runs = store_or_empty_state()
+if runs is not None:
+    run_id = pick_run(runs)
+    prompts = sorted(p.name for p in JUDGES.glob("*.yaml") if load_judge_prompt(p).spec.mode == "pointwise")
+    rubric = load_judge_prompt(JUDGES / st.selectbox("Rubric (a pointwise judge prompt)", prompts)).spec
+    rater = st.text_input("Your name (the rater)", key="rater")
+    answers = query("answers_to_label", run_id=run_id)
+    if answers.empty:
+        st.info("This run has no answers to label.")
+    else:
+        st.caption(f"{int((answers['labels'] > 0).sum())} of {len(answers)} answers labelled by someone")
+        example_id = st.selectbox("Answer", answers["example_id"].tolist())
+        answer = answers.loc[answers["example_id"] == example_id, "output"].iloc[0]
+        st.text_area("The answer", answer, disabled=True, height=120)
+        with st.form("labels"):
+            labels = {}
+            for dim in [*rubric.dimensions, "overall"]:
+                scale = rubric.scale(dim)
+                labels[dim] = st.radio(dim, list(range(scale.min, scale.max + 1)), horizontal=True, key=f"dim-{dim}")
+            saved = st.form_submit_button("Save labels")
+        if saved:
+            running = query("running_runs")
+            if not rater.strip():
+                st.error("Give your name first: labels are kept per rater.")
+            elif running:
+                st.warning(f"Run {running[0]} is still writing to the store; label when it has finished.")
+            else:
+                sha = runs.loc[runs["run_id"] == run_id, "dataset_sha256"].iloc[0]
+                try:
+                    Store(db_path()).save_labels(sha, run_id, example_id, answer, rater.strip(),
+                                                 {d: str(v) for d, v in labels.items()})
+                except EvalInputError as e:
+                    st.error(str(e))
+                else:
+                    st.success(f"Saved {len(labels)} labels on {example_id} by {rater.strip()}.")

@@ -1,0 +1,46 @@
+"""Are we okay: each dataset's latest run and gate verdict on top, its headline metrics over time with
+their CI bands in the middle, every run's tokens and time below; runs not comparable are marked."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from dashboard.data import query, store_or_empty_state
+
+st.title("Overview")
+runs = store_or_empty_state()
+if runs is not None:
+    latest = runs.drop_duplicates("dataset_name")  # newest first
+    for column, (_, run) in zip(st.columns(min(len(latest), 4)), latest.iterrows()):
+        gate = query("latest_gate", run_id=run.run_id)
+        verdict = "not gated" if gate is None else ("gate passed" if gate["passed"]
+                                                     else f"gate failed ({gate['n_failed']} checks)")
+        column.metric(run.dataset_name, verdict, f"{run.results} results, {run.errors} errors",
+                      delta_color="off" if gate is None else ("normal" if gate["passed"] else "inverse"))
+        column.caption(f"latest: {run.run_id} on {run.model_id}")
+
+    metrics = query("headline_metrics")
+    if not metrics.empty:
+        st.subheader("Headline metrics over time (95% CI)")
+        for dataset, rows in metrics.groupby("dataset_name", sort=True):
+            names = sorted(rows["metric"].unique())
+            chosen = st.multiselect(f"{dataset}: metrics", names, default=names[:4], key=f"metrics-{dataset}")
+            shown = rows[rows["metric"].isin(chosen)].assign(
+                comparable=lambda d: d["dataset_sha256"] == runs.loc[runs["dataset_name"] == dataset,
+                                                                     "dataset_sha256"].iloc[0])
+            base = alt.Chart(shown).encode(x=alt.X("started_at:T", title="run started"),
+                                           color=alt.Color("metric:N"))
+            band = base.mark_area(opacity=0.2).encode(y=alt.Y("low:Q", title="estimate"), y2="high:Q")
+            line = base.mark_line(point=True).encode(
+                y="estimate:Q", shape=alt.Shape("comparable:N", title="same golden set as the latest"),
+                tooltip=["run_id", "metric", "estimate", "low", "high", "n"])
+            st.altair_chart(band + line, width="stretch")
+
+    st.subheader("Runs: tokens and time")
+    st.caption("A run whose golden set differs from its dataset's latest is not comparable with it.")
+    st.dataframe(runs[["run_id", "tag", "dataset_name", "model_id", "status", "started_at", "results", "errors",
+                       "tokens", "generation_s", "comparable"]], hide_index=True, width="stretch")
+    st.altair_chart(alt.Chart(runs).mark_bar().encode(
+        x=alt.X("run_id:N", sort="-y", title=None), y=alt.Y("tokens:Q", title="tokens (prompt + completion)"),
+        color=alt.Color("comparable:N"), tooltip=["run_id", "tokens", "generation_s"]), width="stretch")

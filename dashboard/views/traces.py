@@ -1,0 +1,67 @@
+"""Find a trace by id, by run or by example, and read it as a waterfall of its span tree; the selected
+span's gen_ai.* (and every other) attribute below."""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard.data import query, store_or_empty_state
+
+
+def tree_order(spans: pd.DataFrame) -> pd.DataFrame:
+    """Spans depth first (children after their parent, by start), with their depth, for the waterfall."""
+    children: dict[str | None, list[int]] = {}
+    ids = set(spans["span_id"])
+    for i, parent in enumerate(spans["parent_span_id"]):
+        children.setdefault(parent if parent in ids else None, []).append(i)
+    order, depth, stack = [], [], [(i, 0) for i in reversed(children.get(None, []))]
+    while stack:
+        i, d = stack.pop()
+        order.append(i)
+        depth.append(d)
+        stack.extend((c, d + 1) for c in reversed(children.get(spans["span_id"].iloc[i], [])))
+    out = spans.iloc[order].assign(depth=depth)
+    return out.assign(row=[f"{'  ' * d}{n}  ·{s[:6]}" for d, n, s in zip(out["depth"], out["name"], out["span_id"])])
+
+
+st.title("Traces")
+runs = store_or_empty_state()
+if runs is not None:
+    params = st.query_params
+    by = st.radio("Find by", ["trace id", "run", "example"], horizontal=True,
+                  index=2 if params.get("example") else 0 if params.get("trace") else 1)
+    trace_id = run_id = example_id = None
+    if by == "trace id":
+        trace_id = st.text_input("Trace id (32 hex digits)", params.get("trace", "")).strip() or None
+    elif by == "run":
+        run_id = st.selectbox("Run", runs["run_id"].tolist())
+    else:
+        example_id = st.text_input("Example id", params.get("example", "")).strip() or None
+    found = query("find_traces", trace_id=trace_id, run_id=run_id, example_id=example_id) \
+        if trace_id or run_id or example_id else pd.DataFrame()
+    if found.empty:
+        st.info("No trace matches." if trace_id or run_id or example_id else "Give a trace id, a run or an example.")
+    else:
+        st.dataframe(found, hide_index=True, width="stretch")
+        chosen = st.selectbox("Trace", found["trace_id"].tolist())
+        spans = query("trace_spans", trace_id=chosen, example_id=example_id)
+        if len(spans) > 1:
+            spans = tree_order(spans)
+            st.caption(f"{len(spans)} spans" + (f" of example {example_id}" if example_id else ""))
+            st.altair_chart(alt.Chart(spans).mark_bar().encode(
+                x=alt.X("start_s:Q", title="seconds from the trace's start"), x2="end_s:Q",
+                y=alt.Y("row:N", sort=None, title=None), color=alt.Color("kind:N"),
+                tooltip=["name", "kind", "status_code", "start_s", "end_s"],
+            ).properties(height=min(24 * len(spans), 2400)), width="stretch")
+        picked = st.selectbox("Span", spans.index.tolist(), format_func=lambda i: spans.loc[i, "name"])
+        span = spans.loc[picked]
+        st.write(f"**{span['name']}** · {span['kind']} · {span['status_code']} · "
+                 f"{span['end_s'] - span['start_s']:.4f} s")
+        attributes = json.loads(span["attributes"])
+        st.json({k: v for k, v in attributes.items() if k.startswith("gen_ai.")} or {"gen_ai.*": "none on this span"})
+        with st.expander("Every attribute and event"):
+            st.json({"attributes": attributes, "events": json.loads(span["events"] or "[]")})

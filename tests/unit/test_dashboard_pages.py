@@ -1,0 +1,178 @@
+"""Every dashboard page driven by Streamlit's AppTest over a store the real CLI made: the right tables,
+numbers and charts, the empty state, and labels from the Label page that `goldgate calibrate` reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.data import DB_VARIABLE
+from evals.store.store import Store
+from tests.cli_helpers import run_cli
+from tests.dashboard_store import JUDGE, make_store
+from tests.openai_stub import OpenAIStub, Reply
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+@pytest.fixture(scope="module")
+def team_store(tmp_path_factory, tiny_gguf):
+    return make_store(tmp_path_factory.mktemp("dashboard"), tiny_gguf)
+
+
+@pytest.fixture
+def app(team_store, monkeypatch):
+    monkeypatch.setenv(DB_VARIABLE, str(team_store[0]))
+
+    def open_page(page: str, **query: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update(query)
+        at.run()
+        if page != "overview":
+            at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+    return open_page
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The Vega-Lite specs of the page's Altair charts."""
+    return [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+
+
+def chart_rows(at: AppTest, index: int) -> pd.DataFrame:
+    """The data a chart draws (Streamlit sends it beside the spec, as Arrow)."""
+    (dataset,) = at.get("vega_lite_chart")[index].proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_pandas()
+
+
+def sql(db, query: str, *params):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(query, list(params)).fetchall()
+
+
+def test_overview_shows_each_dataset_its_gate_verdict_trends_and_tokens(app, team_store) -> None:
+    db, _, runs = team_store
+    at = app("overview")
+    (tile,) = at.metric
+    (n_failed,) = sql(db, "SELECT n_failed FROM gate_results WHERE candidate_run_id = ?", runs["candidate"])[0]
+    assert tile.value == ("gate passed" if n_failed == 0 else f"gate failed ({n_failed} checks)")
+    table = at.dataframe[0].value
+    assert set(table["run_id"]) == set(runs.values())
+    tokens = dict(sql(db, "SELECT run_id, sum(prompt_tokens + completion_tokens) FROM results GROUP BY 1"))
+    assert {r: int(t) for r, t in zip(table["run_id"], table["tokens"])} == {r: int(t) for r, t in tokens.items()}
+    assert table["comparable"].all()
+    specs = charts(at)
+    assert len(specs) == 2  # the metric trends with CI bands, and tokens per run
+    assert {layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+            for layer in specs[0]["layer"]} == {"area", "line"}
+
+
+def test_the_run_page_lists_slices_with_cis_and_filters_examples_by_outcome(app, team_store) -> None:
+    db, _, runs = team_store
+    at = app("run", run=runs["baseline"])
+    metrics = at.dataframe[0].value
+    summary = Store(db).run_record(runs["baseline"])["summary"]["metrics"]
+    expected = {(m["metric"], m["slice_key"], m["slice_value"]): (m["estimate"], m["n"]) for m in summary
+                if m["split"] == "public"}
+    assert {(r.metric, r.slice_key, r.slice_value): (r.estimate, r.n) for r in metrics.itertuples()} == expected
+    examples = at.dataframe[1].value
+    assert len(examples) == 12 and set(examples["outcome"]) <= {"pass", "fail"}
+    assert examples["trace"].str.startswith("traces?trace=").all()
+    assert examples["rationale"].str.contains("judged").all()
+    at.selectbox[1].select(("intent", "kind1")).run()  # the slice filter
+    assert sorted(at.dataframe[1].value["example_id"]) == ["ex-1", "ex-7"]
+    at.selectbox[1].select(None).run()
+    at.selectbox[2].select("pass").run()  # the outcome filter: every score 1
+    passing = sql(db, "SELECT example_id FROM scores WHERE run_id = ? GROUP BY 1 HAVING min(value) = 1",
+                  runs["baseline"])
+    assert sorted(at.dataframe[1].value["example_id"]) == sorted(e for (e,) in passing)
+
+
+def test_compare_draws_the_forest_plot_flips_guard_rails_and_noise_floor(app, team_store) -> None:
+    _, _, runs = team_store
+    at = app("compare", a=runs["baseline"], b=runs["candidate"])
+    (forest,) = charts(at)
+    assert [layer["mark"]["type"] for layer in forest["layer"]] == ["rule", "point", "rule"]
+    diffs = at.dataframe[0].value
+    assert "all" in set(diffs["slice"]) and (diffs["low"] <= diffs["diff"]).all() and (diffs["diff"] <= diffs["high"]).all()
+    assert any("Guard rails" in h.value for h in at.subheader)
+    assert at.metric[-1].label.startswith("Noise floor")
+
+
+def test_judges_show_kappa_the_confusion_heat_map_and_disagreements(app, team_store) -> None:
+    db, _, _ = team_store
+    at = app("judges")
+    table = at.dataframe[0].value
+    stored = sql(db, "SELECT dimension, coalesce(kappa, -9) FROM calibrations")
+    assert sorted(zip(table["dimension"], table["kappa"].fillna(-9))) == sorted(stored)
+    (heat,) = charts(at)
+    assert [layer["mark"]["type"] for layer in heat["layer"]] == ["rect", "text"]
+    assert at.metric[0].label == "Cohen's kappa"
+
+
+def test_the_engine_page_shows_the_golden_signals_of_a_run(app, team_store) -> None:
+    db, _, runs = team_store
+    at = app("engine")
+    at.selectbox[1].select(runs["baseline"]).run()
+    latency = at.dataframe[0].value
+    assert list(latency["signal"]) == ["time_to_first_token", "time_per_output_token", "total_latency"]
+    n = sql(db, "SELECT count(*) FROM spans WHERE kind = 'INTERNAL' AND input_tokens IS NOT NULL AND run_id = ?",
+            runs["baseline"])[0][0]
+    assert n == 12 and (latency["requests"] == n).all()
+    assert (latency["p50"] <= latency["p95"]).all() and (latency["p95"] <= latency["p99"]).all()
+    assert [m.label for m in at.metric] == ["api errors", "validation errors", "guardrail errors"]
+    assert len(charts(at)) == 5  # the histograms, requests/s, tokens/s, queue depth, KV cache use
+
+
+def test_traces_find_an_example_and_draw_its_span_tree(app, team_store) -> None:
+    db, _, runs = team_store
+    (trace_id,) = sql(db, "SELECT trace_id FROM results WHERE run_id = ? AND example_id = 'ex-3'", runs["baseline"])[0]
+    at = app("traces", trace=trace_id, example="ex-3")
+    assert at.dataframe[0].value["trace_id"].tolist()[:1] and trace_id in at.dataframe[0].value["trace_id"].tolist()
+    names = chart_rows(at, 0)["name"].tolist()
+    assert "eval_example ex-3" in names and any(n.startswith("chat ") for n in names)
+    assert any(n.startswith("evaluate ") for n in names)
+    at.selectbox[1].select_index(next(i for i, n in enumerate(names) if n.startswith("chat tiny"))).run()
+    assert "gen_ai.usage.output_tokens" in at.json[0].value
+
+
+def test_a_missing_store_shows_the_command_to_create_a_run(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv(DB_VARIABLE, str(tmp_path / "none.duckdb"))
+    for page in ("overview", "run", "engine", "traces", "judges", "label", "compare"):
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.run()
+        if page != "overview":
+            at.switch_page(f"views/{page}.py").run()
+        assert not at.exception and "No store at" in at.info[0].value
+        assert at.code[0].value.startswith("goldgate run ")
+    assert not (tmp_path / "none.duckdb").exists()  # the dashboard never creates a store
+
+
+def test_labels_saved_on_the_label_page_are_what_goldgate_calibrate_reads(app, team_store, capsys) -> None:
+    db, golden, runs = team_store
+    at = app("label", run=runs["candidate"])
+    at.text_input(key="rater").input("dana").run()
+    labelled = {}
+    for example in ("ex-0", "ex-1", "ex-2", "ex-4"):
+        at.selectbox[2].select(example).run()
+        correct = int(example != "ex-1")
+        at.radio(key="dim-correct").set_value(correct)
+        at.radio(key="dim-overall").set_value(correct)
+        at.button[0].click().run()
+        assert at.success and "dana" in at.success[0].value
+        labelled[example] = correct
+    stored = sql(db, "SELECT example_id, label FROM human_labels WHERE rater = 'dana' AND dimension = 'correct'")
+    assert {e: int(v) for e, v in stored} == labelled
+    with OpenAIStub(lambda body, call: Reply(['ok", "scores": {"correct": 1, "on_topic": 1}, "overall": 1}'])) as stub:
+        code, out, err = run_cli(capsys, "calibrate", "--judge", str(JUDGE), "--dataset", str(golden), "--from-store",
+                                 "--endpoint", stub.url, "--model", "grader", "--db", str(db))
+    assert code == 0, err
+    shown = sql(db, "SELECT n_items FROM calibrations WHERE dimension = 'correct' ORDER BY created_at DESC LIMIT 1")
+    assert shown == [(4,)]  # the four answers labelled on the page
