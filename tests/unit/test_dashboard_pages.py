@@ -13,10 +13,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.data import DB_VARIABLE
+from evals.errors import EvalInputError
+from evals.run_record import run_record
+from evals.runner import create_run
 from evals.store.store import Store
+from evals.suite import Suite
 from tests.cli_helpers import run_cli
 from tests.dashboard_store import JUDGE, make_store
 from tests.openai_stub import OpenAIStub, Reply
+from tests.synthetic_runs import golden_set
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
@@ -176,3 +181,13 @@ def test_labels_saved_on_the_label_page_are_what_goldgate_calibrate_reads(app, t
     assert code == 0, err
     shown = sql(db, "SELECT n_items FROM calibrations WHERE dimension = 'correct' ORDER BY created_at DESC LIMIT 1")
     assert shown == [(4,)]  # the four answers labelled on the page
+
+
+def test_labels_are_refused_while_a_run_is_writing(tmp_path) -> None:
+    store, golden = Store(tmp_path / "busy.duckdb"), golden_set(tmp_path, 4, 2)
+    suite = Suite(name="busy", dataset=golden.path, scorers=[{"name": "exact_match"}])
+    create_run(store, run_record("busy-1", suite, golden, 4, None, tag=None, model_id="m", model_digest=None,
+                                 endpoint=None))  # started, not finished: status running
+    with pytest.raises(EvalInputError, match="busy-1 is still writing"):
+        store.save_labels(golden.sha256, "busy-1", "x0000", "yes", "dana", {"correct": "1"})
+    assert sql(tmp_path / "busy.duckdb", "SELECT count(*) FROM human_labels") == [(0,)]
