@@ -4,7 +4,6 @@ Never a span per token: token timing lives in the histograms."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Sequence
 
@@ -70,10 +69,8 @@ class GenerationRecord:
     extra: Mapping[str, Any] = field(default_factory=dict)  # the caller's own `goldgate.*` attributes
 
 
-def wall_ns(perf_s: float, *, now_perf: float | None = None, now_ns: int | None = None) -> int:
-    """A `time.perf_counter()` reading as wall-clock nanoseconds."""
-    now_perf = time.perf_counter() if now_perf is None else now_perf
-    now_ns = time.time_ns() if now_ns is None else now_ns
+def wall_ns(perf_s: float, *, now_perf: float, now_ns: int) -> int:
+    """A `time.perf_counter()` reading as wall-clock nanoseconds, given one reading of both clocks."""
     return now_ns - int((now_perf - perf_s) * 1e9)
 
 
@@ -104,18 +101,19 @@ def generation_attributes(r: GenerationRecord) -> dict[str, Any]:
 
 
 def start_generation_span(tel: Telemetry, operation: str, model: str, *, kind: Kind,
-                          parent_traceparent: str | None = None) -> Span:
-    """A generation's span started now, for a client that must send its context before the answer exists."""
+                          parent_traceparent: str | None = None, start_ns: int | None = None) -> Span:
+    """A generation's span, started at `start_ns` (default now: a client that must send its context before
+    the answer exists starts it then)."""
     return tel.tracer.start_span(f"{operation} {model}", context=context_from_traceparent(parent_traceparent),
-                                 kind=_KINDS[kind])
+                                 kind=_KINDS[kind], start_time=start_ns)
 
 
 def record_generation(tel: Telemetry, r: GenerationRecord, span: Span | None = None) -> SpanIds:
     """Write the span of a finished generation (or finish `span`, started earlier) and record its metrics;
     return the span's ids for the caller to store beside the answer."""
     if span is None:
-        span = tel.tracer.start_span(f"{r.operation} {r.request_model}", start_time=r.start_ns, kind=_KINDS[r.kind],
-                                     context=context_from_traceparent(r.parent_traceparent))
+        span = start_generation_span(tel, r.operation, r.request_model, kind=r.kind,
+                                     parent_traceparent=r.parent_traceparent, start_ns=r.start_ns)
     span.set_attributes(generation_attributes(r))
     if tel.capture.on_span or tel.capture.as_event:
         content = content_attributes(r.messages, r.prompt, r.output, r.finish_reason, tel.redactor)

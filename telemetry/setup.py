@@ -46,11 +46,6 @@ class Telemetry:
         self.instruments = Instruments(self.meter_provider.get_meter(SCOPE))
         self.logger = self.logger_provider.get_logger(SCOPE)
 
-    def force_flush(self) -> None:
-        self.tracer_provider.force_flush()
-        self.logger_provider.force_flush()
-        self.meter_provider.force_flush()
-
     def shutdown(self) -> None:
         """Flush everything still buffered to its exporters, then stop them."""
         self.tracer_provider.shutdown()

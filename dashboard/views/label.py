@@ -36,12 +36,9 @@ if runs is not None:
                 labels[dim] = st.radio(dim, list(range(scale.min, scale.max + 1)), horizontal=True, key=f"dim-{dim}")
             saved = st.form_submit_button("Save labels")
         if saved:
-            running = query("running_runs")
             if not rater.strip():
                 st.error("Give your name first: labels are kept per rater.")
-            elif running:
-                st.warning(f"Run {running[0]} is still writing to the store; label when it has finished.")
-            else:
+            else:  # the store refuses while a run is still writing
                 sha = runs.loc[runs["run_id"] == run_id, "dataset_sha256"].iloc[0]
                 try:
                     Store(db_path()).save_labels(sha, run_id, example_id, answer, rater.strip(),

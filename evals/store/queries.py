@@ -190,10 +190,6 @@ def trace_spans(con: Con, trace_id: str, example_id: str | None = None) -> pd.Da
         FROM picked ORDER BY start_time, name""", {"trace": trace_id, "example": example_id})
 
 
-def running_runs(con: Con) -> list[str]:
-    return [r for (r,) in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()]
-
-
 def answers_to_label(con: Con, run_id: str) -> pd.DataFrame:
     """A run's answers (first epoch) with the labels already given to them."""
     return _df(con, """
