@@ -39,9 +39,11 @@ $(PHOENIX_VENV)/.installed:
 	touch $@
 
 test: model test-services
+	$(BIN)/lint-imports
 	GOLDGATE_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python $(BIN)/python -m pytest
 
 bench: model
+	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/engine_generate.py
 	$(BIN)/python bench/eval_throughput.py
 	$(BIN)/python bench/engine_serving.py

@@ -15,8 +15,8 @@ import time
 import torch
 import transformers
 
-from engine import Engine, GenerationRequest, SamplingParams
-from engine import model_store
+from engine import GenerationRequest, SamplingParams, model_store
+from engine.engine import Engine
 
 PROMPT = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}

@@ -21,10 +21,11 @@ from pathlib import Path
 import torch
 import transformers
 
-from engine import Engine, GenerationRequest, SamplingParams, model_store
+from engine import GenerationRequest, SamplingParams, model_store
+from engine.engine import Engine
 from engine.async_engine import AsyncEngine
-from evals.dataset import load_golden_set
-from evals.suite import load_suite
+from evals.golden.dataset import load_golden_set
+from evals.run.suite import load_suite
 
 SUITE = Path(__file__).resolve().parent.parent / "datasets" / "general-v1" / "suite.yaml"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}

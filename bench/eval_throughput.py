@@ -17,14 +17,16 @@ from pathlib import Path
 import torch
 import transformers
 
-from engine import Engine, model_store
-from evals.backends import EngineBackend
-from evals.dataset import load_golden_set
-from evals.report import build_summary
-from evals.run_record import new_run_id, run_record
-from evals.runner import RunTarget, create_run, execute, finish_run, select_examples
+from engine import model_store
+from engine.engine import Engine
+from evals.run.engine_backend import EngineBackend
+from evals.golden.dataset import load_golden_set
+from evals.analysis.report import build_summary
+from evals.run.record import new_run_id, run_record
+from evals.run.runner import RunTarget, execute, select_examples
+from evals.store.results import create_run, finish_run
 from evals.store.store import Store
-from evals.suite import load_suite
+from evals.run.suite import load_suite
 
 SUITE = Path(__file__).resolve().parent.parent / "datasets" / "general-v1" / "suite.yaml"
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.dataset import load_golden_set  # noqa: E402
-from evals.report import build_summary  # noqa: E402
-from evals.run_record import run_record  # noqa: E402
-from evals.runner import create_run, finish_run  # noqa: E402
+from evals.golden.dataset import load_golden_set  # noqa: E402
+from evals.analysis.report import build_summary  # noqa: E402
+from evals.run.record import run_record  # noqa: E402
+from evals.store.results import create_run, finish_run  # noqa: E402
 from evals.store.store import Store  # noqa: E402
-from evals.suite import Suite  # noqa: E402
+from evals.run.suite import Suite  # noqa: E402
 
 SCORERS = ("exact_match", "contains_any", "token_f1")
 SPANS_PER_RESULT = 2 + len(SCORERS)  # the example, its generation, one per scorer
@@ -55,7 +55,7 @@ def generate(db: Path, *, runs: int, examples: int, spans: int) -> None:
         con.execute(_SERVING_SPANS, {"n": serving})
     first = build_summary(store, run_ids[0])
     for run_id in run_ids:
-        finish_run(store, run_id, {**first, "run_id": run_id})
+        finish_run(store, run_id, first.model_copy(update={"run_id": run_id}))
     second = run_ids[min(1, runs - 1)]
     store.add_gate_result(second, run_ids[0], 0, {"checks": []})
 

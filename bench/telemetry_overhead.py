@@ -17,7 +17,8 @@ import time
 
 import torch
 
-from engine import Engine, GenerationRequest, SamplingParams, model_store
+from engine import GenerationRequest, SamplingParams, model_store
+from engine.engine import Engine
 from engine.loader import load_model
 
 # A stand-in collector: accepts OTLP/HTTP posts and throws them away (answering as a collector does)
@@ -61,7 +62,7 @@ def main() -> None:
                        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_AND_EVENT"})
     import telemetry  # configured from the variables just set
 
-    tel = telemetry.configure(service_name="goldgate-bench", prometheus=True)
+    tel = telemetry.configure(env=os.environ, service_name="goldgate-bench", prometheus=True)
     loaded = load_model(model_store.pull(), device="cpu", dtype=torch.float32)
     off = Engine(loaded, max_batch_size=args.batch, kv_cache_tokens=args.batch * 256)
     on = Engine(loaded, max_batch_size=args.batch, kv_cache_tokens=args.batch * 256, telemetry=tel)

@@ -3,7 +3,6 @@ and the empty state for a store with nothing in it yet."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from evals.store import queries
-from evals.store.store import Store, default_store_path
-
-DB_VARIABLE = "GOLDGATE_DB"  # `goldgate dashboard --db PATH` sets it for the app
+from evals.settings import Settings
+from evals.store.store import Store
 
 
 def db_path() -> Path:
-    return Path(os.environ.get(DB_VARIABLE) or default_store_path())
+    return Settings.from_env().db  # `goldgate dashboard --db PATH` sets $GOLDGATE_DB for the app
 
 
 def store_version(db: Path) -> tuple[int, ...]:

@@ -20,6 +20,7 @@ from engine.kv_blocks import BlockManager
 from engine.loader import LoadedModel, load_model
 from engine.model_runner import ModelRunner
 from engine.observe import observer
+from engine.placement import DEFAULT_MAX_BATCH
 from engine.request import GenerationRequest, GenerationResult
 from engine.sampling import make_generator
 from engine.sequence import Sequence, Sink
@@ -35,7 +36,6 @@ class StreamChunk:
     result: GenerationResult | None = None
 
 
-DEFAULT_MAX_BATCH = 32  # sequences decoded together; on CPU, throughput still grows up to about here
 BLOCK_SIZE = 16  # positions per KV block
 CPU_KV_CACHE_BYTES = 1 << 30
 CUDA_KV_CACHE_SHARE = 0.5  # of the memory free after loading

@@ -16,6 +16,7 @@ from engine.errors import ModelFileError
 from engine.gguf_file import open_gguf
 from engine.model import Transformer
 from engine.model_store import sha256_file
+from engine.devices import auto_device, auto_dtype
 from engine.tokenizer import Tokenizer
 from engine.weights import GGUF_GLOBAL, GGUF_LAYER, HF_GLOBAL, HF_LAYER, build_state_dict, gguf_transforms
 
@@ -31,19 +32,11 @@ class LoadedModel:
     dtype: torch.dtype
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def default_dtype(device: torch.device) -> torch.dtype:
-    return torch.bfloat16 if device.type == "cuda" else torch.float32
-
-
 def load_model(path: Path, *, device: torch.device | str | None = None,
                dtype: torch.dtype | None = None) -> LoadedModel:
     path = Path(path)
-    device = torch.device(device) if device is not None else default_device()
-    dtype = dtype or default_dtype(device)
+    device = torch.device(device) if device is not None else auto_device()
+    dtype = dtype or auto_dtype(device)
     if path.is_dir():
         cfg, tokenizer, state, digest = _read_hf_folder(path)
     elif path.is_file():

@@ -8,7 +8,6 @@ digest matches the pinned one is moved into place.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -45,12 +44,11 @@ KNOWN_MODELS = {DEFAULT_MODEL.name: DEFAULT_MODEL}
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
-def goldgate_home() -> Path:
-    return Path(os.environ.get("GOLDGATE_HOME") or Path.home() / ".cache" / "goldgate")
+DEFAULT_HOME = Path.home() / ".cache" / "goldgate"  # the CLI passes $GOLDGATE_HOME instead when it is set
 
 
 def model_path(spec: ModelSpec, home: Path | None = None) -> Path:
-    return (home or goldgate_home()) / "models" / spec.name / spec.filename
+    return (home or DEFAULT_HOME) / "models" / spec.name / spec.filename
 
 
 def pull(spec: ModelSpec = DEFAULT_MODEL, *, home: Path | None = None, progress: Progress | None = None) -> Path:
@@ -100,7 +98,7 @@ class CachedModel:
 
 
 def list_cached(home: Path | None = None) -> list[CachedModel]:
-    root = (home or goldgate_home()) / "models"
+    root = (home or DEFAULT_HOME) / "models"
     found = []
     for spec in KNOWN_MODELS.values():
         path = model_path(spec, home)
@@ -113,10 +111,10 @@ def list_cached(home: Path | None = None) -> list[CachedModel]:
     return found
 
 
-def resolve(model: str | None, *, progress: Progress | None = None) -> Path:
+def resolve(model: str | None, *, home: Path | None = None, progress: Progress | None = None) -> Path:
     """A model argument (a known name, a GGUF file or a safetensors folder; None = default) -> a path."""
     if model is None or model in KNOWN_MODELS:
-        return pull(KNOWN_MODELS[model or DEFAULT_MODEL.name], progress=progress)
+        return pull(KNOWN_MODELS[model or DEFAULT_MODEL.name], home=home, progress=progress)
     path = Path(model).expanduser()
     if not path.exists():
         raise ModelFileError(f"{model}: no such model file or folder (known names: {', '.join(KNOWN_MODELS)})")

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
-from engine.sampling import SamplingParams
+from engine.sampling_params import SamplingParams
 
 FinishReason = Literal["stop", "length", "cancelled"]
 

@@ -1,50 +1,14 @@
-"""Sampling parameters and pure functions from logits to next tokens; no model or scheduler state."""
+"""Pure functions from logits to next tokens; no model or scheduler state."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
 from torch import Tensor
 
-from engine.errors import InvalidRequestError
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    """Per-request decoding settings, with OpenAI's meanings. temperature 0 is greedy; top_k 0 is off."""
-
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
-    seed: int | None = None
-    max_tokens: int = 256
-    stop: tuple[str, ...] = field(default=())
-    ignore_eos: bool = False  # benchmarks: decode exactly max_tokens
-
-    def __post_init__(self) -> None:
-        def bad(name: str, why: str) -> InvalidRequestError:
-            return InvalidRequestError.for_field(name, f"{why}, got {getattr(self, name)!r}")
-
-        if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) \
-                or not math.isfinite(self.temperature) or self.temperature < 0:
-            raise bad("temperature", "must be a finite number >= 0")
-        if isinstance(self.top_p, bool) or not isinstance(self.top_p, (int, float)) or not 0 < self.top_p <= 1:
-            raise bad("top_p", "must be in (0, 1]")
-        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 0:
-            raise bad("top_k", "must be an integer >= 0 (0 turns it off)")
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
-            raise bad("seed", "must be an integer")
-        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1:
-            raise bad("max_tokens", "must be an integer >= 1")
-        if not isinstance(self.stop, tuple) or not all(isinstance(s, str) and s for s in self.stop):
-            raise bad("stop", "must be a tuple of non-empty strings")
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0
+from engine.sampling_params import SamplingParams
 
 
 def make_generator(seed: int | None, device: torch.device) -> torch.Generator:

@@ -2,6 +2,6 @@
 metrics, content capture with redaction, and goldgate's own span sinks. It imports no sibling."""
 
 from telemetry.genai import GenerationRecord, SpanIds, record_generation, wall_ns
-from telemetry.setup import Telemetry, configure, shutdown
+from telemetry.setup import Telemetry, configure
 
-__all__ = ["GenerationRecord", "SpanIds", "Telemetry", "configure", "record_generation", "shutdown", "wall_ns"]
+__all__ = ["GenerationRecord", "SpanIds", "Telemetry", "configure", "record_generation", "wall_ns"]

@@ -5,8 +5,6 @@ in-memory exporters, and two in one process never share state.
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -53,31 +51,12 @@ class Telemetry:
         self.meter_provider.shutdown()
 
 
-_lock = threading.Lock()
-_active: Telemetry | None = None
-
-
-def configure(*, env: Mapping[str, str] | None = None, service_name: str = "goldgate",
-              jsonl_path: Path | None = None, span_rows: SpanRowBuffer | None = None,
-              prometheus: bool = False) -> Telemetry:
-    """The process's telemetry from `OTEL_*` variables (`env`, default the process's) plus goldgate's own
-    sinks: a JSONL file, span rows for the DuckDB store, and with `prometheus` a registry for a server's
-    /metrics. A second call returns the first call's telemetry unchanged; `shutdown()` flushes and lets a
-    later call start afresh."""
-    global _active
-    with _lock:
-        if _active is None:
-            _active = _build(TelemetrySettings.from_env(os.environ if env is None else env), service_name,
-                             jsonl_path, span_rows, prometheus)
-        return _active
-
-
-def shutdown() -> None:
-    global _active
-    with _lock:
-        if _active is not None:
-            _active.shutdown()
-            _active = None
+def configure(*, env: Mapping[str, str], service_name: str = "goldgate", jsonl_path: Path | None = None,
+              span_rows: SpanRowBuffer | None = None, prometheus: bool = False) -> Telemetry:
+    """Telemetry from `OTEL_*` variables in `env` (the caller reads the environment, once) plus goldgate's
+    own sinks: a JSONL file, span rows for the DuckDB store, and with `prometheus` a registry for a
+    server's /metrics. Each call builds a new handle; its owner passes it down and shuts it down."""
+    return _build(TelemetrySettings.from_env(env), service_name, jsonl_path, span_rows, prometheus)
 
 
 def _build(settings: TelemetrySettings, service_name: str, jsonl_path: Path | None, span_rows: SpanRowBuffer | None,

@@ -41,9 +41,10 @@ def wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> Non
 
 @contextmanager
 def running(args: list[str], log: Path, ready_url: str, *, env: dict[str, str] | None = None,
-            timeout: float = 120) -> Iterator[None]:
+            timeout: float = 120, cwd: Path | None = None) -> Iterator[None]:
     with open(log, "w") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                                cwd=cwd)
         try:
             wait_for(ready_url, proc, log, timeout)
             yield

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine import Engine
 from engine import model_store
+from engine.engine import Engine
 from tests.tiny_models import write_gguf
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data import db_path, pick_run, store_or_empty_state, store_version
-from evals.compare import compare
+from evals.analysis.compare import compare
 from evals.errors import EvalInputError
 from evals.store.store import Store
 

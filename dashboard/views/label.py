@@ -3,23 +3,20 @@ go to the store (the only page that writes), where `goldgate calibrate --from-st
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from dashboard.data import db_path, pick_run, query, store_or_empty_state
 from evals.errors import EvalInputError
 from evals.judges.spec import load_judge_prompt
+from evals.resources import judge_prompt, judge_prompts
 from evals.store.store import Store
-
-JUDGES = Path(__file__).resolve().parents[2] / "datasets" / "judges"
 
 st.title("Label")
 runs = store_or_empty_state()
 if runs is not None:
     run_id = pick_run(runs)
-    prompts = sorted(p.name for p in JUDGES.glob("*.yaml") if load_judge_prompt(p).spec.mode == "pointwise")
-    rubric = load_judge_prompt(JUDGES / st.selectbox("Rubric (a pointwise judge prompt)", prompts)).spec
+    prompts = [p.name for p in judge_prompts() if load_judge_prompt(p).spec.mode == "pointwise"]
+    rubric = load_judge_prompt(judge_prompt(st.selectbox("Rubric (a pointwise judge prompt)", prompts))).spec
     rater = st.text_input("Your name (the rater)", key="rater")
     answers = query("answers_to_label", run_id=run_id)
     if answers.empty:

@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from engine.async_engine import AsyncEngine, EngineFailedError, QueueFullError, RequestStream
 from engine.errors import InvalidRequestError
 from engine.request import GenerationRequest
-from engine.sampling import SamplingParams
+from engine.sampling_params import SamplingParams
 from engine.server import responses
 from engine.server.errors import error_response, validation_error
 from engine.server.tracing import TracingMiddleware

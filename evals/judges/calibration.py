@@ -12,14 +12,15 @@ from evals.judges.judge import Judgment
 from evals.judges.labels import HumanLabel
 from evals.judges.spec import Scale
 from evals.stats import cohen_kappa, interpret_kappa, item_bootstrap, krippendorff_alpha
+from evals.stats.agreement import GATING_KAPPA
 
-GATING, RELATIVE = 0.6, 0.4  # kappa thresholds: gate on it; compare systems with it; below: do not use
+RELATIVE = 0.4  # below the gating kappa a judge may still compare systems, down to this; below it, do not use
 
 
 def verdict(kappa: float) -> str:
     if kappa != kappa or kappa < RELATIVE:  # NaN: no chance-corrected agreement can be computed
         return "not usable"
-    return "usable for gating" if kappa >= GATING else "relative comparisons only"
+    return "usable for gating" if kappa >= GATING_KAPPA else "relative comparisons only"
 
 
 def consensus(labels: Sequence[str]) -> str | None:

@@ -1,46 +1,40 @@
-"""Judges inside `goldgate run`: every stored answer judged (resumably), and whether the judge's
-stored calibration lets its scores gate."""
+"""Judges inside `goldgate run`: every stored answer judged (resumably), each verdict stored like any
+scorer's scores with its extras beside them, and whether the judge's stored calibration lets its scores
+gate."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from dataclasses import replace
+from typing import Any, Callable, Sequence
 
-from evals.dataset import Example
-from evals.judges.judge import Judge
-from evals.run_tracing import RunTracing
-from evals.store.store import Store, insert_spans, now
+from evals.golden.dataset import Example
+from evals.judges.judge import Judge, Judgment
+from evals.run.work import WorkItem
+from evals.stats.agreement import GATING_KAPPA
+from evals.store.judging import latest_calibration, write_judgments
+from evals.store.results import pending_answers
+from evals.store.store import Store
+from evals.tracing.run import RunTracing
 
 GROUP = 32  # answers judged and stored per transaction
 
 
-def calibration_status(store: Store, judge: Judge, min_kappa: float) -> dict[str, Any]:
+def calibration_status(store: Store, judge: Judge) -> dict[str, Any]:
     """The latest stored calibration of this judge prompt on this judge model, and whether every
-    calibrated dimension reached `min_kappa` (no calibration: it may not gate)."""
-    if not store.path.exists():
-        rows = []
-    else:
-        with store.read() as con:
-            rows = con.execute(
-                """
-                SELECT calibration_id, dimension, kappa FROM calibrations
-                WHERE judge_id = ? AND judge_prompt_sha256 = ? AND judge_model_id = ?
-                  AND judge_model_digest IS NOT DISTINCT FROM ?
-                  AND created_at = (SELECT max(created_at) FROM calibrations WHERE judge_id = ?
-                                    AND judge_prompt_sha256 = ? AND judge_model_id = ?)
-                """, [judge.judge_id, judge.prompt.sha256, judge.backend.model_id, judge.backend.model_digest,
-                      judge.judge_id, judge.prompt.sha256, judge.backend.model_id]).fetchall()
-    kappas = {dim: kappa for _, dim, kappa in rows}
-    return {"calibration_id": rows[0][0] if rows else None, "kappa": kappas, "min_kappa": min_kappa,
-            "may_gate": bool(kappas) and all(k is not None and k >= min_kappa for k in kappas.values())}
+    calibrated dimension reached the gating kappa (no calibration: it may not gate)."""
+    calibration_id, kappas = latest_calibration(store, judge.judge_id, judge.prompt.sha256, judge.backend.model_id,
+                                                judge.backend.model_digest)
+    return {"calibration_id": calibration_id, "kappa": kappas, "min_kappa": GATING_KAPPA,
+            "may_gate": bool(kappas) and all(k is not None and k >= GATING_KAPPA for k in kappas.values())}
 
 
-def judge_record(judge: Judge, min_kappa: float, store: Store) -> dict[str, Any]:
+def judge_record(judge: Judge, store: Store) -> dict[str, Any]:
     spec = judge.prompt.spec
     return {"judge_id": judge.judge_id, "prompt_sha256": judge.prompt.sha256, "model_id": judge.backend.model_id,
             "model_digest": judge.backend.model_digest, "reference": judge.with_reference,
             "scales": {d: [spec.scale(d).min, spec.scale(d).max] for d in [*spec.dimensions, "overall"]},
-            "calibration": calibration_status(store, judge, min_kappa)}
+            "calibration": calibration_status(store, judge)}
 
 
 def judge_answers(store: Store, run_id: str, judges: Sequence[Judge], examples: dict[str, Example],
@@ -48,33 +42,38 @@ def judge_answers(store: Store, run_id: str, judges: Sequence[Judge], examples: 
     """Judge every successful answer of the run that this judge has not judged yet; with `tracing`, each
     judge call hangs under its answer's example span and each verdict is an evaluation event."""
     for judge in judges:
-        with store.read() as con:
-            pending = con.execute(
-                """
-                SELECT r.example_id, r.epoch, r.output, r.trace_id, r.span_id, r.generation_span_id FROM results r
-                WHERE r.run_id = ? AND r.error IS NULL AND NOT EXISTS (
-                    SELECT 1 FROM judgments j WHERE j.run_id = r.run_id AND j.example_id = r.example_id
-                    AND j.epoch = r.epoch AND j.judge_id = ?)
-                ORDER BY ALL
-                """, [run_id, judge.judge_id]).fetchall()
-        dims = [*judge.prompt.spec.dimensions, "overall"]
+        pending = pending_answers(store, run_id, judge.judge_id)
         for start in range(0, len(pending), GROUP):
             chunk = pending[start:start + GROUP]
             started = time.time_ns()
-            traced = (lambda i, item: tracing.judge_item(item, chunk[i][3], chunk[i][4])) if tracing else None
-            judged = judge.pointwise([(examples[row[0]], row[2]) for row in chunk], traced=traced)
-            created = now()
-            if tracing is not None:
-                for (_, _, _, trace_id, span_id, generation_span_id), j in zip(chunk, judged):
-                    if j.verdict.outcome == "parse_error":  # the reply failed its structure: a validation error
-                        tracing.validation_error("judge_reply", judge.backend.model_id)
-                    for dim, score in j.verdict.scores.items():
-                        tracing.judged(trace_id, span_id, generation_span_id, f"{judge.judge_id}/{dim}", score,
-                                       j.verdict.rationale or "", started)
-            with store.write() as con:
-                con.executemany("INSERT OR REPLACE INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                    (run_id, e, epoch, judge.judge_id, judge.prompt.sha256, dim, j.verdict.outcome,
-                     j.verdict.scores.get(dim), j.verdict.rationale or j.verdict.problem, j.raw, created)
-                    for (e, epoch, *_), j in zip(chunk, judged) for dim in dims])
-                if tracing is not None:
-                    insert_spans(con, tracing.drain())
+            judged = judge.pointwise([(examples[a["example_id"]], a["output"]) for a in chunk],
+                                     traced=_placer(tracing, chunk) if tracing else None)
+            judgments, scores = [], []
+            for answer, j in zip(chunk, judged):
+                judgments += _extras(run_id, answer, judge, j)
+                for (name, score), raw in zip(judge.scores(j.verdict).items(), j.verdict.scores.values()):
+                    scores.append({"run_id": run_id, "example_id": answer["example_id"], "epoch": answer["epoch"],
+                                   "scorer": name, "value": score.value, "explanation": score.explanation})
+                    if tracing is not None:  # the event carries the rubric's own number
+                        tracing.judged(answer["trace_id"], answer["span_id"], answer["generation_span_id"], name,
+                                       raw, score.explanation, started)
+                if tracing is not None and j.verdict.outcome == "parse_error":  # failed its structure
+                    tracing.validation_error("judge_reply", judge.backend.model_id)
+            write_judgments(store, judgments, scores, tracing.drain() if tracing is not None else ())
+
+
+def _placer(tracing: RunTracing, chunk: list[dict[str, Any]]) -> Callable[[int, WorkItem], WorkItem]:
+    """Where the i-th judge request goes in the run's trace: under its answer's example span."""
+    def place(i: int, item: WorkItem) -> WorkItem:
+        context = tracing.judge_context(chunk[i]["example_id"], chunk[i]["trace_id"], chunk[i]["span_id"])
+        return item if context is None else replace(item, traceparent=context[0], span_attributes=context[1])
+    return place
+
+
+def _extras(run_id: str, answer: dict[str, Any], judge: Judge, j: Judgment) -> list[dict[str, Any]]:
+    """One judgments row per rubric dimension: outcome, raw score, rationale (or the problem) and the reply."""
+    return [{"run_id": run_id, "example_id": answer["example_id"], "epoch": answer["epoch"],
+             "judge_id": judge.judge_id, "judge_prompt_sha256": judge.prompt.sha256, "dimension": dim,
+             "outcome": j.verdict.outcome, "score": j.verdict.scores.get(dim),
+             "rationale": j.verdict.rationale or j.verdict.problem, "raw": j.raw}
+            for dim in [*judge.prompt.spec.dimensions, "overall"]]

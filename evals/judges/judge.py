@@ -8,13 +8,15 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from evals.backends import Backend, Completion, WorkItem, model_identity
-from evals.dataset import Example, sha256_text
+from evals.run.work import Backend, Completion, WorkItem, model_identity
+from evals.golden.dataset import Example, sha256_text
 from evals.judges.parse import Verdict, parse_pairwise, parse_pointwise
 from evals.judges.spec import JudgePrompt
-from evals.runner import cached_completions, remember
+from evals.run.cache import cached_completions, fresh_generations
+from evals.run.suite import SamplingConfig
+from evals.scorers.base import Score
+from evals.store.results import store_generations
 from evals.store.store import Store
-from evals.suite import SamplingConfig
 
 JUDGE_SAMPLING = SamplingConfig(temperature=0, max_tokens=160, seed=0)
 
@@ -64,11 +66,18 @@ class Judge:
         hits = cached_completions(self.store, items) if self.store else []
         by_key = {c.item.cache_key: c for c in hits}
         fresh = [c for group in self.backend.complete([i for i in items if i.cache_key not in by_key]) for c in group]
-        if self.store and fresh:
-            with self.store.write() as con:
-                remember(con, fresh)
+        if self.store:
+            store_generations(self.store, fresh_generations(fresh))
         by_key.update({c.item.cache_key: c for c in fresh})
         return [by_key[i.cache_key] for i in items]
+
+    def scores(self, verdict: Verdict) -> dict[str, Score]:
+        """A verdict as scores, like any scorer's: one metric per rubric dimension (`JUDGE_ID/DIMENSION`),
+        brought from the rubric's scale to [0, 1]; an unusable reply gives none."""
+        spec = self.prompt.spec
+        return {f"{self.judge_id}/{dim}": Score((v - spec.scale(dim).min) / (spec.scale(dim).max - spec.scale(dim).min),
+                                                verdict.rationale)
+                for dim, v in verdict.scores.items()}
 
     def pointwise(self, candidates: Sequence[tuple[Example, str]], *,
                   traced: Callable[[int, WorkItem], WorkItem] | None = None) -> list[Judgment]:

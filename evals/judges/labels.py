@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evals.errors import EvalInputError
+from evals.store import judging
 from evals.store.store import Store
 
 
@@ -97,17 +98,6 @@ def load_answers(path: str | Path) -> dict[str, str]:
 
 def stored_labels(store: Store, dataset_sha256: str) -> tuple[dict[str, str], LabelFile]:
     """The answers people labelled on the dashboard for this golden set, and their labels."""
-    if not store.path.exists():
-        raise EvalInputError("no such store", file=store.path)
-    with store.read() as con:
-        answers = dict(con.execute("SELECT example_id, answer FROM labelled_answers WHERE dataset_sha256 = ?",
-                                   [dataset_sha256]).fetchall())
-        rows = con.execute("SELECT example_id, rater, dimension, label FROM human_labels WHERE dataset_sha256 = ? "
-                           "AND example_id IN (SELECT example_id FROM labelled_answers WHERE dataset_sha256 = ?) "
-                           "ORDER BY ALL", [dataset_sha256, dataset_sha256]).fetchall()
-    if not rows:
-        raise EvalInputError("no labels stored for this golden set; label answers on the dashboard's Label page",
-                             file=store.path, field="--from-store")
+    answers, rows, digest = judging.stored_labels(store, dataset_sha256)
     labels = tuple(HumanLabel(example_id=e, rater=r, dimension=d, label=lab) for e, r, d, lab in rows)
-    digest = hashlib.sha256(json.dumps([list(r) for r in rows]).encode()).hexdigest()
     return answers, LabelFile(store.path, digest, labels, tuple(range(1, len(labels) + 1)))

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from evals.dataset import Example
+from evals.golden.dataset import Example
 from evals.judges.judge import Judge, position_consistency
 from evals.stats import bootstrap_ci, paired_bootstrap
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from evals.dataset import Expected
+from evals.golden.dataset import Expected
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals.dataset import Expected
+from evals.golden.dataset import Expected
 from evals.scorers.base import Score, Scorer, binary
 from evals.scorers.text import normalize
 

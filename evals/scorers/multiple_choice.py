@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 
-from evals.dataset import Expected
+from evals.golden.dataset import Expected
 from evals.scorers.base import Score, Scorer, binary
 from evals.scorers.text import contains_phrase
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from evals.dataset import Expected
+from evals.golden.dataset import Expected
 from evals.scorers.base import Score, Scorer, binary
 
 _REFUSAL = re.compile(

@@ -6,7 +6,7 @@ import re
 
 from pydantic import field_validator
 
-from evals.dataset import Expected
+from evals.golden.dataset import Expected
 from evals.scorers.base import Score, Scorer, binary
 
 

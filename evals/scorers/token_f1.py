@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from evals.dataset import Expected
+from evals.golden.dataset import Expected
 from evals.scorers.base import Score, Scorer
 from evals.scorers.text import best_reference, f_measure
 

@@ -122,6 +122,9 @@ def _distance(level: Level, values: list, n_v: np.ndarray) -> np.ndarray:
         return np.where(total == 0, 0.0, (diff / np.where(total == 0, 1, total)) ** 2)
 
 
+# The one kappa a judge must reach on every calibrated dimension before its scores may gate: the start of
+# Landis and Koch's "substantial". A suite's judges are recorded against it; a gate policy defaults to it.
+GATING_KAPPA = 0.6
 LANDIS_KOCH = ((0.20, "slight"), (0.40, "fair"), (0.60, "moderate"), (0.80, "substantial"))
 
 

@@ -8,7 +8,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-# The shape of a run summary's metric rows (evals.report), for unnesting them in SQL
+from evals.store.summary import metric_struct
+
+# The shape of a run summary's metric rows (evals.analysis.report), for unnesting them in SQL
 _METRIC = ('[{"metric": "VARCHAR", "split": "VARCHAR", "slice_key": "VARCHAR", "slice_value": "VARCHAR", '
            '"n": "INTEGER", "estimate": "DOUBLE", "low": "DOUBLE", "high": "DOUBLE"}]')
 GENERATION = "kind = 'INTERNAL' AND input_tokens IS NOT NULL"  # an engine's generation span

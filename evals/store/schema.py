@@ -166,7 +166,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (dataset_sha256, example_id)
     );
     """,
+    # 5: a judge is a scorer. Each scored rubric dimension is also a score, `JUDGE_ID/DIMENSION` on [0, 1]
+    #    (normalised by the scale the run recorded for it), so reports, comparisons and gates read judges
+    #    and programmatic scorers alike; judgments keep the extras (outcome, raw score, rationale, reply).
+    """
+    INSERT OR REPLACE INTO scores
+    WITH judge AS (SELECT run_id, unnest(from_json(judges, '["JSON"]')) AS j FROM runs),
+    scale AS (SELECT run_id, j->>'judge_id' AS judge_id, j->'scales' AS scales FROM judge)
+    SELECT d.run_id, d.example_id, d.epoch, d.judge_id || '/' || d.dimension,
+           (d.score - lo) / (hi - lo), coalesce(d.rationale, '')
+    FROM (SELECT j.*, json_extract(s.scales, '$."' || j.dimension || '"[0]')::DOUBLE AS lo,
+                 json_extract(s.scales, '$."' || j.dimension || '"[1]')::DOUBLE AS hi
+          FROM judgments j JOIN scale s USING (run_id, judge_id) WHERE j.outcome = 'scored') d
+    WHERE hi > lo;
+    """,
 )
 
-SCHEMA_VERSION = len(MIGRATIONS)
+SCHEMA_VERSION = 5  # a literal: tests fail when a migration is added without bumping it
 RUN_TABLES = ("runs", "results", "scores", "judgments", "spans")  # what a run export carries

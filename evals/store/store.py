@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -20,7 +19,7 @@ import duckdb
 
 from evals.errors import EvalInputError
 from evals.store.schema import MIGRATIONS, RUN_TABLES, SCHEMA_VERSION
-from telemetry.sinks import SPAN_COLUMNS
+from evals.store.summary import load_summary
 
 _LOCK_WAIT_S = 30.0
 
@@ -102,9 +101,9 @@ class Store:
                 raise EvalInputError(f"no run {run_id!r} in the store", file=self.path)
             names = [d[0] for d in con.description]
         record = dict(zip(names, row))
-        for key in ("settings", "judges", "summary"):
-            if isinstance(record[key], str):
-                record[key] = json.loads(record[key])
+        for key in ("settings", "judges"):
+            record[key] = json.loads(record[key])
+        record["summary"] = None if record["summary"] is None else load_summary(record["summary"])
         return record
 
     def list_runs(self) -> list[dict[str, Any]]:
@@ -165,17 +164,20 @@ class Store:
             raise EvalInputError("not a run export (no manifest.json)", file=folder) from None
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise EvalInputError(f"unreadable manifest: {e}", file=manifest) from None
-        if version != SCHEMA_VERSION:
-            raise EvalInputError(f"exported with schema version {version}; this goldgate reads {SCHEMA_VERSION}",
-                                 file=manifest, field="schema_version")
+        if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+            raise EvalInputError(f"exported with schema version {version!r}; this goldgate reads 1 to "
+                                 f"{SCHEMA_VERSION}", file=manifest, field="schema_version")
         missing = [t for t in RUN_TABLES if not (folder / f"{t}.parquet").exists()]
         if missing:
             raise EvalInputError(f"missing {', '.join(t + '.parquet' for t in missing)}", file=folder)
+        tables = _migrated_export(folder, version)
         with self.write() as con:
-            if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()[0]:
+            if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]:
                 raise EvalInputError(f"run {run_id!r} is already in the store", file=self.path)
-            for table in RUN_TABLES:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{_sql_path(folder / (table + '.parquet'))}')")
+            for table, rows in tables.items():
+                con.register("incoming", rows)
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+                con.unregister("incoming")
         return run_id
 
 
@@ -190,17 +192,24 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def insert_spans(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    """Telemetry's span rows (telemetry.sinks.SpanRow), inside the caller's transaction."""
-    if rows:
-        con.executemany(f"INSERT OR REPLACE INTO spans ({', '.join(SPAN_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(SPAN_COLUMNS))})", rows)
+def _migrated_export(folder: Path, version: int) -> dict[str, Any]:
+    """An export's tables at the current schema: loaded into an in-memory database built at the schema
+    they were written with, then taken through every later migration (as Arrow tables)."""
+    con = duckdb.connect()
+    try:
+        for sql in MIGRATIONS[:version]:
+            con.execute(sql)
+        for table in RUN_TABLES:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{_sql_path(folder / (table + '.parquet'))}')")
+        for sql in MIGRATIONS[version:]:
+            con.execute(sql)
+        return {table: con.sql(f"SELECT * FROM {table}").to_arrow_table() for table in RUN_TABLES}
+    except duckdb.Error as e:
+        raise EvalInputError(f"cannot read the export at schema version {version}: {e}", file=folder) from None
+    finally:
+        con.close()
 
 
 def _sql_path(path: Path) -> str:
     return str(path.resolve()).replace("'", "''")
 
-
-def default_store_path() -> Path:
-    """`$GOLDGATE_DB`, else `.goldgate/goldgate.duckdb` in the working directory."""
-    return Path(os.environ.get("GOLDGATE_DB", ".goldgate/goldgate.duckdb"))

@@ -32,7 +32,7 @@ def rows(db: Path) -> list[tuple]:
 
 def aggregates(db: Path) -> list[tuple]:
     (run,) = Store(db).list_runs()
-    summary = Store(db).run_record(run["run_id"])["summary"]
+    summary = Store(db).run_record(run["run_id"])["summary"].model_dump()
     return [(m["metric"], m["split"], m["slice_key"], m["slice_value"], m["n"], m["estimate"], m["low"], m["high"])
             for m in summary["metrics"] if m["metric"] != "latency_s"]
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import ModelFileError
-from engine import model_store
+from engine import ModelFileError, model_store
 
 pytestmark = pytest.mark.model
 

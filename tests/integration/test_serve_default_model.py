@@ -11,7 +11,8 @@ import openai
 import pytest
 import torch
 
-from engine import Engine, GenerationRequest, SamplingParams
+from engine import GenerationRequest, SamplingParams
+from engine.engine import Engine
 from tests.serving import engine_gauges, goldgate_serve, wait_until_idle
 
 pytestmark = pytest.mark.model

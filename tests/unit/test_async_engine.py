@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from engine import Engine, GenerationRequest, SamplingParams
+from engine import GenerationRequest, SamplingParams
+from engine.engine import Engine
 from engine.async_engine import AsyncEngine, EngineFailedError, QueueFullError
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.dataset import is_holdout, load_golden_set
+from evals.golden.dataset import is_holdout, load_golden_set
 from tests.cli_helpers import assert_one_line_error, run_cli
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"

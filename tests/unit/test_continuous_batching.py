@@ -3,7 +3,8 @@ numbers unchanged."""
 
 from __future__ import annotations
 
-from engine import Engine, GenerationRequest, SamplingParams
+from engine import GenerationRequest, SamplingParams
+from engine.engine import Engine
 
 PROMPTS = ["hello there", "a", "the tiny model says", "xyz", "one two three four five", "b", "q r", "mm"]
 

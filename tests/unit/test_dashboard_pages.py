@@ -12,12 +12,12 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.data import DB_VARIABLE
+from evals.settings import DB_VARIABLE
 from evals.errors import EvalInputError
-from evals.run_record import run_record
-from evals.runner import create_run
+from evals.run.record import run_record
+from evals.store.results import create_run
 from evals.store.store import Store
-from evals.suite import Suite
+from evals.run.suite import Suite
 from tests.cli_helpers import run_cli
 from tests.dashboard_store import JUDGE, make_store
 from tests.openai_stub import OpenAIStub, Reply
@@ -83,7 +83,7 @@ def test_the_run_page_lists_slices_with_cis_and_filters_examples_by_outcome(app,
     db, _, runs = team_store
     at = app("run", run=runs["baseline"])
     metrics = at.dataframe[0].value
-    summary = Store(db).run_record(runs["baseline"])["summary"]["metrics"]
+    summary = Store(db).run_record(runs["baseline"])["summary"].model_dump()["metrics"]
     expected = {(m["metric"], m["slice_key"], m["slice_value"]): (m["estimate"], m["n"]) for m in summary
                 if m["split"] == "public"}
     assert {(r.metric, r.slice_key, r.slice_value): (r.estimate, r.n) for r in metrics.itertuples()} == expected

@@ -46,7 +46,7 @@ def test_retries_deadlines_errors_and_resume(capsys, tmp_path: Path) -> None:
             rows = dict(con.execute("SELECT example_id, coalesce(error, output) FROM results").fetchall())
         assert rows["q0"] == rows["q1"] == rows["q3"] == "The answer is Paris."
         assert "Timeout" in rows["q2"]
-        assert record["summary"]["counts"]["errors"] == 1
+        assert record["summary"].counts.errors == 1
 
         stall["on"] = False
         before = len(server.bodies)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from evals.compare import compare
+from evals.analysis.compare import compare
 from evals.store.store import Store
 from tests.cli_helpers import assert_one_line_error, run_cli
 from tests.synthetic_runs import golden_set, write_run
@@ -137,14 +137,14 @@ def test_replicate_baselines_give_a_noise_floor_shown_beside_each_difference(tmp
     write_run(store, golden, "cand", noisy_copy(base, rng, 5))
     c = compare(store, replicas[0], "cand")
     overall = next(d for d in c.diffs if d.slice_key == "all")
-    estimates = [Store(store.path).run_record(r)["summary"]["metrics"][0]["estimate"] for r in replicas]
+    estimates = [Store(store.path).run_record(r)["summary"].model_dump()["metrics"][0]["estimate"] for r in replicas]
     assert len(set(estimates)) == 3
     assert overall.noise_floor == pytest.approx(2 * np.sqrt(2) * np.std(estimates, ddof=1))
 
 
 def test_judge_metrics_gate_only_when_their_judges_are_calibrated() -> None:
-    from evals.compare import Comparison, MetricDiff
-    from evals.gate import Policy, gated_metrics
+    from evals.analysis.compare import Comparison, MetricDiff
+    from evals.analysis.gate import Policy, gated_metrics
 
     def diff(metric: str) -> MetricDiff:
         return MetricDiff(metric, "all", "all", 10, 0.8, 0.5, -0.3, -0.5, -0.1, True, None, None, None, None)

@@ -7,7 +7,7 @@ from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
-from evals.dataset import load_golden_set
+from evals.golden.dataset import load_golden_set
 
 GENERAL = load_golden_set(Path(__file__).resolve().parents[2] / "datasets" / "general-v1" / "general-v1.jsonl")
 ARITHMETIC = re.compile(r"^What is (\d+) ([+\-×÷]) (\d+)\? Answer with the number only\.$")

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from evals.backends import EngineBackend
-from evals.dataset import is_holdout, load_golden_set
+from evals.run.engine_backend import EngineBackend
+from evals.golden.dataset import is_holdout, load_golden_set
 from evals.store.store import Store
 from tests.cli_helpers import assert_one_line_error, run_cli
 from tests.eval_files import examples, write_jsonl, write_suite
@@ -50,14 +50,14 @@ def test_a_run_stores_each_example_and_epoch_once_with_its_record(capsys, suite:
     assert record["dataset_sha256"] == golden.sha256 and len(record["model_digest"]) == 64
     assert record["settings"]["suite"]["epochs"] == EPOCHS and record["prompt_sha256"]
     summary = json.loads(out.read_text())
-    assert summary == record["summary"]
+    assert summary == record["summary"].model_dump(mode="json")
     assert summary["counts"] == {"results": N * EPOCHS, "errors": 0, "cached": 0, "judge_failures": 0}
 
 
 def test_the_holdout_is_reported_apart_and_never_pooled(capsys, suite: Path, tmp_path: Path) -> None:
     db = tmp_path / "gg.duckdb"
     assert run_cli(capsys, "run", str(suite), "--db", str(db))[0] == 0
-    summary = Store(db).run_record(only_run(db))["summary"]
+    summary = Store(db).run_record(only_run(db))["summary"].model_dump()
     private = {f"ex-{i}" for i in range(N) if is_holdout(f"ex-{i}", 0.3)}
     assert 0 < len(private) < N
     overall = {(m["split"], m["metric"]): m["n"] for m in summary["metrics"] if m["slice_key"] == "all"}
@@ -87,8 +87,8 @@ def test_resume_after_an_interruption_finishes_with_nothing_lost_or_repeated(
     code, stdout, _ = run_cli(capsys, "run", "--resume", run_id, "--db", str(cut_db))
     assert code == 0, stdout
     assert result_keys(cut_db, run_id) == result_keys(whole_db, only_run(whole_db))
-    resumed = Store(cut_db).run_record(run_id)["summary"]
-    whole = Store(whole_db).run_record(only_run(whole_db))["summary"]
+    resumed = Store(cut_db).run_record(run_id)["summary"].model_dump()
+    whole = Store(whole_db).run_record(only_run(whole_db))["summary"].model_dump()
     assert metrics(resumed) == metrics(whole)
 
 
@@ -97,7 +97,7 @@ def test_unchanged_answers_come_from_the_cache(capsys, suite: Path, tmp_path: Pa
     assert run_cli(capsys, "run", str(suite), "--db", str(db), "--tag", "first")[0] == 0
     assert run_cli(capsys, "run", str(suite), "--db", str(db), "--tag", "second")[0] == 0
     first, second = (r["run_id"] for r in Store(db).list_runs())
-    assert Store(db).run_record(second)["summary"]["counts"]["cached"] == N * EPOCHS
+    assert Store(db).run_record(second)["summary"].model_dump()["counts"]["cached"] == N * EPOCHS
     with duckdb.connect(str(db), read_only=True) as con:
         outputs = [con.execute("SELECT example_id, epoch, output FROM results WHERE run_id = ? ORDER BY ALL",
                                [r]).fetchall() for r in (first, second)]
@@ -113,7 +113,7 @@ def test_a_changed_prompt_or_unseeded_sampling_is_not_served_from_the_cache(
                                 {"sampling": {"temperature": 0.8, "seed": None, "max_tokens": 4}}]):
         suite = write_suite(tmp_path / f"suite{i}.yaml", golden, tiny_gguf, **fields)
         assert run_cli(capsys, "run", str(suite), "--db", str(db))[0] == 0
-    assert [Store(db).run_record(r["run_id"])["summary"]["counts"]["cached"] for r in Store(db).list_runs()] == [0] * 4
+    assert [Store(db).run_record(r["run_id"])["summary"].model_dump()["counts"]["cached"] for r in Store(db).list_runs()] == [0] * 4
 
 
 def test_resume_refuses_a_changed_golden_set(capsys, suite: Path, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.kv_blocks import BlockManager
 from engine.request import GenerationRequest
-from engine.sampling import SamplingParams
+from engine.sampling_params import SamplingParams
 from engine.scheduler import Scheduler, StepPlan
 from engine.sequence import Sequence
 from engine.text_stream import TextStream

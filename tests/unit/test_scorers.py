@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from evals.dataset import Expected
+from evals.golden.dataset import Expected
 from evals.errors import EvalInputError
 from evals.scorers import SCORERS, build_scorer
 from evals.scorers.rouge_l import rouge_l

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from engine import Engine
+from engine.engine import Engine
 from engine.async_engine import AsyncEngine
 from tests.serving import app_in_thread, engine_gauges
 from tests.telemetry_helpers import MemoryTelemetry

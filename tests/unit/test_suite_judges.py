@@ -29,7 +29,7 @@ def test_a_suite_judge_scores_every_answer_and_gates_only_once_calibrated(
     golden = write_jsonl(tmp_path / "golden.jsonl", examples(8))
     db = tmp_path / "gg.duckdb"
     with OpenAIStub(grader) as server:
-        judge = {"prompt": str(JUDGE), "endpoint": {"url": server.url, "model": "grader"}, "min_kappa": 0.5}
+        judge = {"prompt": str(JUDGE), "endpoint": {"url": server.url, "model": "grader"}}
         suite = write_suite(tmp_path / "suite.yaml", golden, tiny_gguf, judges=[judge], epochs=2)
         code, out, err = run_cli(capsys, "run", str(suite), "--db", str(db))
         assert code == 0, err
@@ -40,7 +40,7 @@ def test_a_suite_judge_scores_every_answer_and_gates_only_once_calibrated(
                                  "WHERE run_id = ?", [run_id]).fetchone()
             outputs = con.execute("SELECT example_id, epoch, output FROM results WHERE run_id = ?", [run_id]).fetchall()
         assert judged == (16, 16 * 3)  # every answer, on correct, on_topic and overall
-        summary = Store(db).run_record(run_id)["summary"]
+        summary = Store(db).run_record(run_id)["summary"].model_dump()
         metric = next(m for m in summary["metrics"] if m["metric"] == "correctness-v1@grader/correct"
                       and m["slice_key"] == "all" and m["split"] == "public")
         assert 0 <= metric["estimate"] <= 1 and summary["judges"][0]["calibration"]["may_gate"] is False
@@ -73,7 +73,7 @@ def test_two_judges_make_an_ensemble_scored_by_the_median(capsys, tmp_path: Path
         suite = write_suite(tmp_path / "suite.yaml", golden, tiny_gguf, judges=judges)
         code, _, err = run_cli(capsys, "run", str(suite), "--db", str(db))
     assert code == 0, err
-    summary = Store(db).run_record(Store(db).list_runs()[0]["run_id"])["summary"]
+    summary = Store(db).run_record(Store(db).list_runs()[0]["run_id"])["summary"].model_dump()
     overall = {m["metric"]: m for m in summary["metrics"] if m["slice_key"] == "all" and m["split"] == "public"}
     graded = overall["correctness-v1@grader/overall"]["estimate"]
     assert overall["ensemble/overall"]["estimate"] == pytest.approx(graded / 2)  # the median of {x, 0} is x / 2

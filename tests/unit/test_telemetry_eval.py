@@ -10,16 +10,19 @@ import duckdb
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
-from engine import Engine
-from evals.backends import EngineBackend
-from evals.cli_run import make_judges
-from evals.dataset import load_golden_set
+from engine.engine import Engine
+from evals.run.engine_backend import EngineBackend
+from evals.analysis.report import build_summary
+from evals.cli.run import make_judges
+from evals.golden.dataset import load_golden_set
 from evals.judges.in_runs import judge_answers
-from evals.run_record import new_run_id, run_record
-from evals.run_tracing import RunTracing
-from evals.runner import RunTarget, create_run, execute, finish_run
+from evals.run.record import new_run_id, run_record
+from evals.tracing.run import RunTracing
+from evals.run.runner import RunTarget, execute
+from evals.store.results import create_run, finish_run
 from evals.store.store import Store
-from evals.suite import load_suite
+from evals.run.suite import load_suite
+from evals.settings import Settings
 from telemetry.sinks import SpanRowBuffer
 from tests.eval_files import examples, write_jsonl, write_suite
 from tests.openai_stub import OpenAIStub, Reply
@@ -47,7 +50,7 @@ def test_one_trace_shows_an_example_end_to_end(tmp_path: Path, tiny_gguf: Path) 
         golden = load_golden_set(suite.dataset)
         engine = Engine.load(tiny_gguf, device="cpu", max_batch_size=4, telemetry=memory.tel)
         backend = EngineBackend(engine, suite.sampling)
-        judges = [j for j, _ in make_judges(suite, backend, store, memory.tel)]
+        judges = make_judges(suite, backend, store, Settings.from_env({}), memory.tel)
         run_id = new_run_id(suite.name)
         create_run(store, run_record(run_id, suite, golden, len(golden), None, tag=None, model_id=backend.model_id,
                                      model_digest=backend.model_digest, endpoint=None))
@@ -56,7 +59,7 @@ def test_one_trace_shows_an_example_end_to_end(tmp_path: Path, tiny_gguf: Path) 
         execute(store, RunTarget(run_id, suite, golden, golden.examples, suite.build_scorers(), backend, tracing))
         judge_answers(store, run_id, judges, {ex.id: ex for ex in golden.examples}, tracing)
         tracing.end()
-        finish_run(store, run_id, {}, tracing.drain())
+        finish_run(store, run_id, build_summary(store, run_id), tracing.drain())
         sent_traceparents = list(stub.traceparents)
 
     spans = memory.finished()
@@ -78,7 +81,7 @@ def test_one_trace_shows_an_example_end_to_end(tmp_path: Path, tiny_gguf: Path) 
     events = memory.evaluation_events()
     judged = [e for e in events if e.attributes["gen_ai.evaluation.name"].startswith("correctness-v1@grader/")]
     assert len(judged) == 4 * 3  # correct, on_topic and overall for each answer
-    assert len(events) == sum(map(len, scored.values())) + len(judged)
+    assert len(events) == sum(map(len, scored.values()))  # every stored score, a scorer's or a judge's, is an event
     for example_id, example in example_spans.items():
         beneath = [s for s in spans if s.parent and s.parent.span_id == example.context.span_id]
         (generation,) = [s for s in beneath if s.kind == SpanKind.INTERNAL and s.name == f"chat {engine.model_id}"]
@@ -88,7 +91,7 @@ def test_one_trace_shows_an_example_end_to_end(tmp_path: Path, tiny_gguf: Path) 
         assert generation.attributes["goldgate.example.id"] == example_id == judge_call.attributes["goldgate.example.id"]
         assert judge_call.name == "chat grader" and judge_call.attributes["gen_ai.provider.name"] == "openai"
         assert f"-{format_span_id(judge_call.context.span_id)}-" in " ".join(sent_traceparents)  # sent on the wire
-        assert {s.attributes["gen_ai.evaluation.name"] for s in scorers} == scored[example_id]
+        assert {s.attributes["gen_ai.evaluation.name"] for s in scorers} == {n for n in scored[example_id] if "@" not in n}
         assert len(evaluations) == len(scorers) + 3
         trace_id, span_id, generation_span_id = results[example_id]
         assert (trace_id, span_id) == hex_ids(example)

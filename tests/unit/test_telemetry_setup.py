@@ -39,20 +39,23 @@ def test_a_bad_value_names_its_variable(env, named) -> None:
         TelemetrySettings.from_env(env)
 
 
-def test_set_up_twice_is_harmless_and_shutdown_flushes_the_jsonl_sink(tmp_path: Path) -> None:
-    sink = tmp_path / "spans.jsonl"
-    first = telemetry.configure(env={}, jsonl_path=sink, service_name="t1")
+def test_each_handle_is_its_own_and_shutdown_flushes_its_jsonl_sink(tmp_path: Path) -> None:
+    first_sink, second_sink = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first = telemetry.configure(env={}, jsonl_path=first_sink, service_name="t1")
+    second = telemetry.configure(env={}, jsonl_path=second_sink, service_name="t2")
+    assert second is not first  # no process-wide instance: a second call's arguments are not ignored
     try:
-        assert telemetry.configure(env={}, service_name="t2") is first
         first.tracer.start_span("one").end()
         first.tracer.start_span("two").end()
+        second.tracer.start_span("three").end()
     finally:
-        telemetry.shutdown()
-    spans = [json.loads(line) for line in sink.read_text().splitlines()]
+        first.shutdown()
+        second.shutdown()
+    spans = [json.loads(line) for line in first_sink.read_text().splitlines()]
     assert [s["name"] for s in spans] == ["one", "two"]
     assert spans[0]["resource"]["attributes"]["service.name"] == "t1"
-    assert telemetry.configure(env={}) is not first  # after shutdown, a fresh start
-    telemetry.shutdown()
+    (other,) = [json.loads(line) for line in second_sink.read_text().splitlines()]
+    assert other["name"] == "three" and other["resource"]["attributes"]["service.name"] == "t2"
 
 
 def test_goldgate_run_with_a_bad_otel_variable_stops_with_exit_2_before_storing_anything(

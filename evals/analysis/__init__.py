@@ -1,0 +1,1 @@
+"""What the stored results say: a run's report, two runs compared, and the gate's checks."""

@@ -1,0 +1,118 @@
+"""The gate: a comparison judged against a policy file. It fails on a slice only when the drop is over
+that slice's threshold, the CI of the difference excludes zero (for pass/fail metrics, McNemar's test
+Holm-corrected across the metric's slices agrees), and (if known) the drop is over the noise floor:
+noise does not block anyone, and a real regression on a small slice still does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evals.analysis.compare import Comparison, MetricDiff
+from evals.analysis.report import DIMENSIONS
+from evals.errors import EvalInputError
+from evals.stats.agreement import GATING_KAPPA
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SliceRule(_Strict):
+    max_drop: float | None = Field(default=None, ge=0, le=1)  # absolute, on [0, 1]; None: the policy default
+    informational: bool = False  # shown, never failing
+
+
+class GuardRailRule(_Strict):
+    max_ratio: float | None = Field(default=None, gt=0)  # candidate / baseline
+    max_increase: float | None = None  # candidate - baseline
+    max: float | None = None  # candidate alone
+
+
+class Policy(_Strict):
+    metrics: tuple[str, ...] | None = None  # gated metrics; None: every scored metric and calibrated judge
+    max_drop: float = Field(default=0.05, ge=0, le=1)
+    require_ci_excludes_zero: bool = True  # and, for pass/fail metrics, McNemar's Holm-corrected p below alpha
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    respect_noise_floor: bool = True
+    slices: dict[str, SliceRule] = {}  # "all", or "key=value"
+    guard_rails: dict[Literal["latency_p95_s", "mean_output_tokens", "mean_total_tokens", "refusal_rate",
+                              "judge_parse_failure_rate"], GuardRailRule] = {}
+    min_judge_kappa: float = Field(default=GATING_KAPPA, ge=-1, le=1)
+
+
+def load_policy(path: str | Path) -> Policy:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, IsADirectoryError):
+        raise EvalInputError("no such policy file", file=path) from None
+    except yaml.YAMLError as e:
+        raise EvalInputError(f"not valid YAML: {e}", file=path) from None
+    try:
+        return Policy.model_validate(raw or {})
+    except ValidationError as e:
+        raise EvalInputError.from_validation(e, file=path) from None
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # "metric @ slice" or the guard rail
+    status: Literal["pass", "fail", "info"]
+    detail: str
+    diff: MetricDiff | None = None
+
+
+def slice_name(d: MetricDiff) -> str:
+    return "all" if d.slice_key == "all" else f"{d.slice_key}={d.slice_value}"
+
+
+def gated_metrics(comparison: Comparison, policy: Policy, judge_kappas: dict[str, float | None]) -> set[str]:
+    metrics = {d.metric for d in comparison.diffs if d.metric not in DIMENSIONS}
+    if policy.metrics is not None:
+        metrics &= set(policy.metrics)
+    def calibrated(metric: str) -> bool:  # "JUDGE/DIMENSION", or "ensemble/..." which needs every judge
+        judge = metric.split("/")[0]
+        names = list(judge_kappas) if judge == "ensemble" else [judge]
+        return bool(names) and all(judge_kappas.get(n) is not None and judge_kappas[n] >= policy.min_judge_kappa
+                                   for n in names)
+    return {m for m in metrics if "/" not in m or calibrated(m)}  # scorer names never hold a "/"
+
+
+def evaluate(comparison: Comparison, policy: Policy, judge_kappas: dict[str, float | None]) -> list[Check]:
+    gated = gated_metrics(comparison, policy, judge_kappas)
+    checks = []
+    for d in comparison.diffs:
+        if d.metric not in gated:
+            continue
+        rule = policy.slices.get(slice_name(d), SliceRule())
+        limit = policy.max_drop if rule.max_drop is None else rule.max_drop
+        drop = -d.diff
+        reasons = [f"drop {drop:+.3f} (limit {limit:.3f})", f"CI of b-a [{d.low:+.3f}, {d.high:+.3f}]"]
+        significant = d.high < 0 and (d.holm_p is None or d.holm_p < policy.alpha)
+        if d.holm_p is not None:
+            reasons.append(f"McNemar p (Holm) {d.holm_p:.3g}")
+        failing = drop > limit and (not policy.require_ci_excludes_zero or significant)
+        if policy.respect_noise_floor and d.noise_floor is not None:
+            reasons.append(f"noise floor {d.noise_floor:.3f}")
+            failing = failing and drop > d.noise_floor
+        status = "info" if rule.informational else "fail" if failing else "pass"
+        checks.append(Check(f"{d.metric} @ {slice_name(d)}", status, "; ".join(reasons), d))
+    for g in comparison.guard_rails:
+        rule = policy.guard_rails.get(g.name)
+        if rule is None:
+            continue
+        problems = []
+        if rule.max_ratio is not None and g.a > 0 and g.b / g.a > rule.max_ratio:
+            problems.append(f"{g.b / g.a:.2f}x the baseline (limit {rule.max_ratio:.2f}x)")
+        if rule.max_increase is not None and g.change > rule.max_increase:
+            problems.append(f"up {g.change:+.3f} (limit {rule.max_increase:+.3f})")
+        if rule.max is not None and g.b > rule.max:
+            problems.append(f"{g.b:.3f} over the limit {rule.max:.3f}")
+        detail = f"{g.a:.3f} -> {g.b:.3f}" + (f": {'; '.join(problems)}" if problems else "")
+        checks.append(Check(f"guard rail {g.name}", "fail" if problems else "pass", detail))
+    return checks

@@ -1,0 +1,70 @@
+"""A run's report: every metric, overall and per slice, as a point estimate with a 95% bootstrap CI and N.
+
+Epochs are averaged within an example before resampling, so the interval is over examples (the
+unit that was sampled), not over repeated answers to the same example. The public split and the
+private holdout are reported apart and never pooled. A judge's rubric dimensions are metrics like any
+scorer's; with several judges, their median overall score and their spread are metrics too.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from evals.stats import bootstrap_ci
+from evals.store.results import per_example_values as stored_values
+from evals.store.results import run_counts
+from evals.store.store import Store
+from evals.store.summary import MetricRow, RunSummary
+
+DIMENSIONS = ("completion_tokens", "total_tokens", "latency_s")  # recorded, not scored: not bounded to [0, 1]
+BOOTSTRAP_SEED = 0  # reports are reproducible: the same rows give the same intervals
+
+
+def per_example_values(store: Store, run_id: str, judges: list[dict[str, Any]]
+                       ) -> list[tuple[str, bool, dict[str, str], str, float]]:
+    """(example id, holdout, labels, metric, value averaged over epochs), sorted for reproducible resampling."""
+    rows = stored_values(store, run_id, DIMENSIONS)
+    if len(judges) > 1:  # an ensemble: the median of the judges' overall scores, and how far apart they were
+        overall_names = {f"{j['judge_id']}/overall" for j in judges}
+        overall: dict[str, list] = defaultdict(list)  # example -> [holdout, labels, overall scores...]
+        for e, h, labels, metric, v in rows:
+            if metric in overall_names:
+                overall[e] = overall[e] or [h, labels]
+                overall[e].append(v)
+        for e, (h, labels, *scores) in overall.items():
+            rows.append((e, h, labels, "ensemble/overall", statistics.median(scores)))
+            rows.append((e, h, labels, "ensemble/disagreement", max(scores) - min(scores)))
+    return [(e, h, json.loads(labels), m, v) for e, h, labels, m, v in rows if v is not None]
+
+
+def metric_rows(store: Store, run_id: str, slices: tuple[str, ...], judges: list[dict[str, Any]]) -> list[MetricRow]:
+    groups: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    for _, holdout, labels, metric, value in per_example_values(store, run_id, judges):
+        split = "holdout" if holdout else "public"
+        groups[(metric, split, "all", "all")].append(value)
+        for key in slices:
+            groups[(metric, split, key, labels.get(key, "(unlabelled)"))].append(value)
+    rows = []
+    for (metric, split, key, val), values in sorted(groups.items(), key=lambda kv: _order(kv[0])):
+        ci = bootstrap_ci(values, seed=BOOTSTRAP_SEED) if len(values) > 1 else None
+        est = ci.estimate if ci else values[0]
+        rows.append(MetricRow(metric=metric, split=split, slice_key=key, slice_value=val, n=len(values), estimate=est,
+                              low=ci.low if ci else est, high=ci.high if ci else est))
+    return rows
+
+
+def _order(key: tuple[str, str, str, str]) -> tuple:
+    metric, split, slice_key, value = key
+    return (split != "public", slice_key != "all", slice_key, value, metric in DIMENSIONS, metric)
+
+
+def build_summary(store: Store, run_id: str) -> RunSummary:
+    record = store.run_record(run_id)
+    slices = tuple(record["settings"]["suite"]["slices"])
+    keep = ("run_id", "suite_name", "tag", "dataset_name", "dataset_sha256", "n_examples", "epochs", "model_id",
+            "model_digest", "endpoint", "prompt_sha256", "judges", "git_commit", "git_dirty", "goldgate_version")
+    return RunSummary(**{k: record[k] for k in keep}, started_at=record["started_at"].isoformat() + "Z",
+                      counts=run_counts(store, run_id), metrics=metric_rows(store, run_id, slices, record["judges"]))

@@ -1,0 +1,40 @@
+"""`goldgate`: the composition root. One parser; each command's module builds its part of it with light
+imports and wires the parts together in its handler; one place turns bad input into a one-line message
+and exit code 2. Settings are read from the environment here, once, and handed down."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.errors import EngineError
+from evals.cli import calibrate, compare, dashboard, datasets, gate, generate, models, run, runs, serve
+from evals.cli.exit_codes import EXIT_BAD_INPUT
+from evals.errors import EvalInputError, UsageError
+from evals.settings import Settings
+
+COMMANDS = (generate, models, run, datasets, runs, calibrate, compare, gate, serve, dashboard)
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="goldgate", description="Evals and observability on goldgate's own engine.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(commands, settings)
+    return parser
+
+
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> int:
+    settings = settings or Settings.from_env()
+    args = build_parser(settings).parse_args(argv)  # argparse itself exits 2 on usage errors
+    try:
+        return args.handler(args, settings)
+    except (EngineError, EvalInputError, UsageError) as e:
+        print(f"goldgate: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

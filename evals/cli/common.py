@@ -1,0 +1,68 @@
+"""What several commands share: the `--db`, `--device` and `--dtype` options, loading a model with a
+progress bar, and telemetry built from the settings with a bad `OTEL_*` value turned into a usage error.
+Heavy imports (torch, OpenTelemetry) wait inside the functions, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.placement import DEVICES, DTYPES
+from evals.errors import UsageError
+from evals.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+    from telemetry import Telemetry
+    from telemetry.sinks import SpanRowBuffer
+
+
+def add_db_option(p: argparse.ArgumentParser, settings: Settings, help_: str = "the DuckDB store") -> None:
+    p.add_argument("--db", type=Path, default=settings.db, help=f"{help_} (default: %(default)s, or $GOLDGATE_DB)")
+
+
+def add_placement_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--dtype", choices=DTYPES, default="auto", help="auto: bfloat16 on CUDA, float32 on CPU")
+
+
+def model_path(name: str | None, settings: Settings) -> Path:
+    """Resolve a model argument, showing a progress bar while a known model is extracted."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from engine import model_store
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"extracting {name or model_store.DEFAULT_MODEL.name}", total=None)
+        return model_store.resolve(name, home=settings.home,
+                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def load_engine(model: str | None, settings: Settings, *, device: str = "auto", dtype: str = "auto",
+                flag_prefix: str = "--", **engine_options) -> Engine:
+    """The engine on `model`; a bad device or dtype names its flag (`--device`) or suite field
+    (`engine.device`, with `flag_prefix="engine."`)."""
+    from engine import InvalidRequestError
+    from engine.engine import Engine
+    from engine.devices import resolve
+
+    try:
+        resolved_device, resolved_dtype = resolve(device, dtype)
+    except InvalidRequestError as e:
+        raise InvalidRequestError.for_field(f"{flag_prefix}{e.field}", e.detail) from None
+    return Engine.load(model_path(model, settings), device=resolved_device, dtype=resolved_dtype, **engine_options)
+
+
+def configure_telemetry(settings: Settings, *, service_name: str, prometheus: bool = False,
+                        span_rows: SpanRowBuffer | None = None, jsonl_path: Path | None = None) -> Telemetry:
+    from telemetry import configure
+    from telemetry.settings import TelemetryConfigError
+
+    try:
+        return configure(env=settings.environ, service_name=service_name, prometheus=prometheus,
+                         span_rows=span_rows, jsonl_path=jsonl_path)
+    except TelemetryConfigError as e:
+        raise UsageError(str(e)) from None

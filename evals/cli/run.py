@@ -1,0 +1,164 @@
+"""`goldgate run SUITE.yaml` (and `--resume RUN_ID`): generate, score, store, report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evals.cli.common import add_db_option, configure_telemetry, load_engine
+from evals.errors import EvalInputError
+from evals.settings import Settings
+
+if TYPE_CHECKING:
+    from evals.judges.judge import Judge
+    from evals.run.suite import Suite
+    from evals.run.work import Backend
+    from evals.store.store import Store
+    from telemetry import Telemetry
+    from telemetry.sinks import SpanRowBuffer
+
+
+def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
+    p = commands.add_parser("run", help="run a suite: generate, score, store and report")
+    p.add_argument("suite", nargs="?", help="the suite file (YAML); not with --resume")
+    p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run from the store")
+    add_db_option(p, settings)
+    p.add_argument("--model", help="the model to run: a known name, GGUF file or folder; with --endpoint, its model name")
+    p.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible base URL (e.g. http://host:8000/v1)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N examples")
+    p.add_argument("--tag", help="a name for the run (e.g. baseline, candidate)")
+    p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append every span to this file as JSON lines")
+    p.add_argument("--json", type=Path, metavar="PATH", help="where to write the JSON summary "
+                   "(default: runs/RUN_ID.json beside the store)")
+    p.set_defaults(handler=handle)
+
+
+def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, int | None]:
+    from evals.run.suite import EndpointConfig, Suite, load_suite
+
+    if args.limit is not None and args.limit < 1:
+        raise EvalInputError("must be a positive number of examples", field="--limit")
+    if args.resume:
+        if args.suite or args.model or args.endpoint or args.limit:
+            raise EvalInputError("takes no suite, --model, --endpoint or --limit: the stored run fixes them",
+                                 field="--resume")
+        settings = store.run_record(args.resume)["settings"]
+        return Suite.model_validate(settings["suite"]), settings["limit"]
+    if not args.suite:
+        raise EvalInputError("give a suite file, or --resume RUN_ID", field="suite")
+    suite = load_suite(args.suite)
+    if args.endpoint:
+        if not args.model:
+            raise EvalInputError("needs --model, the model name the endpoint serves", field="--endpoint")
+        suite = suite.model_copy(update={"endpoint": EndpointConfig(url=args.endpoint, model=args.model), "model": None})
+    elif args.model:
+        suite = suite.model_copy(update={"model": args.model, "endpoint": None})
+    return suite, args.limit
+
+
+def make_backend(suite: Suite, settings: Settings, tel: Telemetry | None = None) -> Backend:
+    if suite.endpoint is not None:
+        from evals.run.endpoint_backend import EndpointBackend
+
+        return EndpointBackend(suite.endpoint, suite.sampling, suite.concurrency, suite.timeout_s, tel,
+                               api_key=settings.secret(suite.endpoint.api_key_env))
+    from evals.run.engine_backend import EngineBackend
+
+    engine = load_engine(suite.model, settings, device=suite.engine.device, dtype=suite.engine.dtype,
+                         flag_prefix="engine.", max_batch_size=suite.concurrency, telemetry=tel)
+    return EngineBackend(engine, suite.sampling, group_size=min(8, suite.concurrency))
+
+
+def make_judges(suite: Suite, backend: Backend, store: Store, settings: Settings,
+                tel: Telemetry | None = None) -> list[Judge]:
+    """The suite's judges; one on the suite's own local model shares its loaded engine."""
+    from evals.judges.judge import JUDGE_SAMPLING, Judge
+    from evals.judges.spec import load_judge_prompt
+    from evals.run.endpoint_backend import EndpointBackend
+    from evals.run.engine_backend import EngineBackend
+
+    judges = []
+    for i, config in enumerate(suite.judges):
+        prompt = load_judge_prompt(config.prompt)
+        if prompt.spec.mode != "pointwise":
+            raise EvalInputError("a suite judge scores each answer: it must be pointwise", file=config.prompt,
+                                 field="mode")
+        if config.endpoint is not None:
+            judge_backend = EndpointBackend(config.endpoint, JUDGE_SAMPLING, suite.concurrency, suite.timeout_s, tel,
+                                            api_key=settings.secret(config.endpoint.api_key_env))
+        elif isinstance(backend, EngineBackend) and config.model in (None, suite.model):
+            judge_backend = EngineBackend(backend.engine, JUDGE_SAMPLING)
+        elif config.model is None:
+            raise EvalInputError("name the judge's model or endpoint (the suite's model is remote)",
+                                 field=f"judges.{i}")
+        else:
+            engine = load_engine(config.model, settings, device=suite.engine.device, dtype=suite.engine.dtype,
+                                 flag_prefix="engine.", max_batch_size=suite.concurrency, telemetry=tel)
+            judge_backend = EngineBackend(engine, JUDGE_SAMPLING)
+        judges.append(Judge(prompt, judge_backend, with_reference=config.reference, store=store))
+    return judges
+
+
+def handle(args: argparse.Namespace, settings: Settings) -> int:
+    """Spans go to the store beside the results (and to any OTLP collector the environment names)."""
+    from telemetry.sinks import SpanRowBuffer
+
+    rows = SpanRowBuffer()
+    tel = configure_telemetry(settings, service_name="goldgate-run", span_rows=rows, jsonl_path=args.spans_jsonl)
+    try:
+        return _run(args, settings, tel, rows)
+    finally:
+        tel.shutdown()
+
+
+def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: SpanRowBuffer) -> int:
+    from evals.analysis.report import build_summary
+    from evals.golden.dataset import load_golden_set
+    from evals.judges.in_runs import judge_answers, judge_record
+    from evals.render.report import print_report
+    from evals.run.progress import RunProgress
+    from evals.run.record import new_run_id, run_record
+    from evals.run.runner import RunTarget, execute, select_examples
+    from evals.store.results import create_run, finish_run
+    from evals.store.store import Store
+    from evals.tracing.run import RunTracing
+
+    store = Store(args.db)
+    suite, limit = suite_from_args(args, store)
+    golden = load_golden_set(suite.dataset)  # every line checked before anything is generated or stored
+    examples = select_examples(golden, limit)
+    scorers = suite.build_scorers()
+    backend = make_backend(suite, settings, tel)
+    judges = make_judges(suite, backend, store, settings, tel)
+    if args.resume:
+        run_id = args.resume
+        _check_unchanged(store.run_record(run_id), golden.sha256, backend)
+    else:
+        run_id = new_run_id(suite.name)
+        create_run(store, run_record(run_id, suite, golden, len(examples), limit, tag=args.tag,
+                                     model_id=backend.model_id, model_digest=backend.model_digest,
+                                     endpoint=backend.endpoint, judges=[judge_record(j, store) for j in judges]))
+    tracing = RunTracing(tel, rows, run_id=run_id, suite=suite.name, dataset_sha256=golden.sha256,
+                         model=backend.model_id)
+    target = RunTarget(run_id, suite, golden, examples, scorers, backend, tracing)
+    with RunProgress(len(examples) * suite.epochs, run_id, done=len(store.done_keys(run_id))) as progress:
+        execute(store, target, progress)
+    judge_answers(store, run_id, judges, {ex.id: ex for ex in examples}, tracing)
+    tracing.end()
+    summary = build_summary(store, run_id)
+    finish_run(store, run_id, summary, tracing.drain())
+    out = args.json or args.db.parent / "runs" / f"{run_id}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(summary.to_json() + "\n")
+    print_report(summary)
+    print(f"stored in {args.db}; summary in {out}")
+    return 0
+
+
+def _check_unchanged(record: dict, dataset_sha: str, backend: Backend) -> None:
+    if record["dataset_sha256"] != dataset_sha:
+        raise EvalInputError(f"the golden set changed since the run started (sha256 {record['dataset_sha256'][:12]} "
+                             f"then, {dataset_sha[:12]} now); start a new run", file=record["dataset_path"])
+    if record["model_digest"] != backend.model_digest:
+        raise EvalInputError("the model's weights changed since the run started; start a new run", field="--resume")

@@ -1,0 +1,1 @@
+"""Golden sets: the SHA-pinned examples a run is scored against."""

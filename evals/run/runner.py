@@ -1,0 +1,108 @@
+"""Run a golden set through a backend, score every answer, and store results as they arrive.
+
+A run is the set of (example, epoch) pairs; what is already stored without error is done, so
+starting again after a crash (`--resume`) runs exactly the rest. Deterministic answers are looked
+up in the generation cache first and reused when the model, prompt, input and sampling match.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from evals.golden.dataset import Example, GoldenSet, is_holdout, sha256_text
+from evals.run.suite import Suite
+from evals.run.work import Backend, Completion, WorkItem, model_identity
+from evals.scorers import Scorer
+from evals.run.cache import cached_completions, fresh_generations
+from evals.store.results import write_batch
+from evals.store.store import Store
+from evals.tracing.run import RunTracing
+
+Progress = Callable[[list[Completion]], None]
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """Everything a run needs that is not in its record: the examples, scorers and the backend."""
+
+    run_id: str
+    suite: Suite
+    golden: GoldenSet
+    examples: tuple[Example, ...]
+    scorers: tuple[Scorer, ...]
+    backend: Backend
+    tracing: RunTracing | None = None
+
+
+def select_examples(golden: GoldenSet, limit: int | None) -> tuple[Example, ...]:
+    return golden.examples if limit is None else golden.examples[:limit]
+
+
+def cache_key(backend: Backend, suite: Suite, example: Example, seed: int | None) -> str | None:
+    if not suite.sampling.deterministic:
+        return None
+    model = model_identity(backend)
+    sampling = suite.sampling.model_dump(mode="json", exclude={"seed"})
+    return sha256_text(json.dumps([model, suite.prompt.sha256, example.input_sha256, sampling, seed], sort_keys=True))
+
+
+def work_items(target: RunTarget, done: set[tuple[str, int]]) -> list[WorkItem]:
+    suite, items = target.suite, []
+    for epoch in range(suite.epochs):
+        for ex in target.examples:
+            if (ex.id, epoch) in done:
+                continue
+            seed = None if suite.sampling.seed is None else suite.sampling.seed + epoch
+            items.append(WorkItem(ex, epoch, suite.prompt.messages(ex), seed,
+                                  cache_key(target.backend, suite, ex, seed)))
+    return items
+
+
+def execute(store: Store, target: RunTarget, on_progress: Progress | None = None) -> None:
+    """Generate and score every pair not yet done, storing each group of completions in one transaction."""
+    items = work_items(target, store.done_keys(target.run_id))
+    if target.tracing is not None:
+        items = [_traced(target.tracing, i) for i in items]
+    hits = cached_completions(store, items)
+    hit_ids = {id(c.item) for c in hits}
+    groups = target.backend.complete([i for i in items if id(i) not in hit_ids])
+    if hits:
+        _store_group(store, target, hits, on_progress)
+    for group in groups:
+        _store_group(store, target, group, on_progress)
+
+
+def _traced(tracing: RunTracing, item: WorkItem) -> WorkItem:
+    parent, attributes = tracing.start_example(item.example.id, item.epoch)
+    return replace(item, traceparent=parent, span_attributes=attributes)
+
+
+def _store_group(store: Store, target: RunTarget, group: list[Completion], on_progress: Progress | None) -> None:
+    salt, fraction, tracing = target.suite.holdout_salt, target.suite.holdout, target.tracing
+    results, scores = [], []
+    for c in group:
+        ex, epoch = c.item.example, c.item.epoch
+        if c.error is None:
+            for scorer in target.scorers:
+                if scorer.applies(ex.expected):
+                    started = time.time_ns()
+                    s = scorer(c.output, ex.expected)
+                    scores.append({"run_id": target.run_id, "example_id": ex.id, "epoch": epoch,
+                                   "scorer": scorer.name, "value": s.value, "explanation": s.explanation})
+                    if tracing is not None:
+                        tracing.score(c.item.traceparent, c.trace_id, c.span_id, scorer.name, s.value, s.explanation,
+                                      started)
+        span = tracing.end_example(ex.id, epoch) if tracing is not None else None
+        results.append({"run_id": target.run_id, "example_id": ex.id, "epoch": epoch,
+                        "holdout": is_holdout(ex.id, fraction, salt), "labels": json.dumps(ex.labels),
+                        "input_sha256": ex.input_sha256, "output": c.output, "finish_reason": c.finish_reason,
+                        "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
+                        "latency_s": c.latency_s, "ttft_s": c.ttft_s, "cached": c.cached, "error": c.error,
+                        "trace_id": span and span.trace_id, "span_id": span and span.span_id,
+                        "generation_span_id": c.span_id})
+    write_batch(store, results, scores, fresh_generations(group), tracing.drain() if tracing is not None else ())
+    if on_progress:
+        on_progress(group)

@@ -1,0 +1,201 @@
+"""The suite file (YAML): what to run, on which model, scored how. Unknown keys are errors, named by line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from engine.placement import DEVICES, DTYPES
+from evals.errors import EvalInputError, first_problem
+from evals.golden.dataset import Example, sha256_text
+from evals.scorers import Scorer, build_scorer
+
+_JINJA = ImmutableSandboxedEnvironment(keep_trailing_newline=True)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EndpointConfig(_Strict):
+    """Any OpenAI-compatible server; the key is read from the named environment variable, never stored."""
+
+    url: str
+    model: str
+    api_key_env: str | None = None
+    max_retries: int = Field(default=4, ge=0)
+
+
+class EngineConfig(_Strict):
+    device: str = "auto"
+    dtype: str = "auto"
+
+    @field_validator("device", "dtype")
+    @classmethod
+    def _known(cls, value: str, info: ValidationInfo) -> str:
+        known = {"device": DEVICES, "dtype": DTYPES}[info.field_name]
+        if value not in known:
+            raise ValueError(f"one of {', '.join(known)}; got {value!r}")
+        return value
+
+
+class SamplingConfig(_Strict):
+    temperature: float = Field(default=0.0, ge=0)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    top_k: int = Field(default=0, ge=0)
+    max_tokens: int = Field(default=128, ge=1)
+    seed: int | None = 0
+    stop: tuple[str, ...] = ()
+
+    @property
+    def deterministic(self) -> bool:
+        """Greedy, or seeded: the same request always gives the same answer, so it may be cached."""
+        return self.temperature == 0 or self.seed is not None
+
+
+class PromptConfig(_Strict):
+    """How an example's input becomes chat messages; its SHA goes into the run record."""
+
+    system: str | None = None
+    user: str = "{{ input }}"
+
+    @field_validator("user")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        _JINJA.from_string(v)
+        return v
+
+    @property
+    def sha256(self) -> str:
+        return sha256_text(json.dumps(self.model_dump(), sort_keys=True))
+
+    def messages(self, example: Example) -> tuple[dict[str, str], ...]:
+        if isinstance(example.input, str):
+            turns = ({"role": "user", "content": _JINJA.from_string(self.user).render(input=example.input)},)
+        else:
+            turns = tuple(m.model_dump() for m in example.input)
+        if self.system is not None and turns[0]["role"] != "system":
+            turns = ({"role": "system", "content": self.system}, *turns)
+        return turns
+
+
+class ScorerSpec(_Strict):
+    name: str
+    params: dict[str, Any] = {}
+
+    def build(self) -> Scorer:
+        return build_scorer(self.name, self.params)
+
+
+class JudgeConfig(_Strict):
+    """An LLM judge for every answer. Its scores may gate only once a stored calibration of this judge
+    (same prompt SHA, same judge model) reached the gating kappa on every calibrated dimension."""
+
+    prompt: Path  # a pointwise judge prompt file, relative to the suite
+    model: str | None = None  # default: the suite's own model (on an endpoint suite: give one)
+    endpoint: EndpointConfig | None = None
+    reference: bool = False  # show the judge the golden answer
+
+
+class Suite(_Strict):
+    name: str = Field(min_length=1)
+    dataset: Path
+    model: str | None = None  # a known model name, GGUF file or safetensors folder; default: the default model
+    endpoint: EndpointConfig | None = None
+    engine: EngineConfig = EngineConfig()
+    sampling: SamplingConfig = SamplingConfig()
+    prompt: PromptConfig = PromptConfig()
+    scorers: tuple[ScorerSpec, ...] = Field(min_length=1)
+    judges: tuple[JudgeConfig, ...] = ()
+    epochs: int = Field(default=1, ge=1)
+    concurrency: int = Field(default=32, ge=1)  # engine batch rows, or requests in flight to an endpoint
+    timeout_s: float = Field(default=120.0, gt=0)  # per example, on an endpoint
+    slices: tuple[str, ...] = ()
+    holdout: float = Field(default=0.2, ge=0, lt=1)
+    holdout_salt: str = ""
+
+    @field_validator("scorers", mode="before")
+    @classmethod
+    def _short_forms(cls, v: Any) -> Any:
+        """`- exact_match` or `- numeric: {abs_tol: 0.01}` as well as `- {name: ..., params: ...}`."""
+        if not isinstance(v, list):
+            return v
+        out = []
+        for item in v:
+            if isinstance(item, str):
+                item = {"name": item}
+            elif isinstance(item, dict) and len(item) == 1 and "name" not in item:
+                (name, params), = item.items()
+                item = {"name": name, "params": params or {}}
+            out.append(item)
+        return out
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Suite":
+        if self.model is not None and self.endpoint is not None:
+            raise ValueError("give `model` or `endpoint`, not both")
+        return self
+
+    def build_scorers(self) -> tuple[Scorer, ...]:
+        return tuple(s.build() for s in self.scorers)
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Parse, validate and resolve the dataset path against the suite's folder; errors carry the YAML line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        raise EvalInputError("no such suite file", file=path) from None
+    except UnicodeDecodeError as e:
+        raise EvalInputError(f"invalid UTF-8 at byte {e.start}", file=path) from None
+    try:
+        root = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise EvalInputError(f"not valid YAML: {getattr(e, 'problem', e)}", file=path,
+                             line=mark.line + 1 if mark else None) from None
+    if not isinstance(raw, dict):
+        raise EvalInputError("a suite must be a YAML mapping", file=path, line=1)
+    try:
+        suite = Suite.model_validate(raw)
+    except ValidationError as e:
+        raise EvalInputError.from_validation(e, file=path, line=_line_of(root, first_problem(e)[0])) from None
+    for i, spec in enumerate(suite.scorers):
+        try:
+            spec.build()
+        except EvalInputError as e:
+            raise EvalInputError(str(e), file=path, line=_line_of(root, ("scorers", i)), field=f"scorers.{i}") from None
+    dataset = (path.parent / suite.dataset).resolve()
+    if not dataset.is_file():
+        raise EvalInputError(f"no golden set at {dataset}", file=path, line=_line_of(root, ("dataset",)), field="dataset")
+    judges = []
+    for i, judge in enumerate(suite.judges):
+        prompt = (path.parent / judge.prompt).resolve()
+        if not prompt.is_file():
+            raise EvalInputError(f"no judge prompt at {prompt}", file=path, line=_line_of(root, ("judges", i, "prompt")),
+                                 field=f"judges.{i}.prompt")
+        judges.append(judge.model_copy(update={"prompt": prompt}))
+    return suite.model_copy(update={"dataset": dataset, "judges": tuple(judges)})
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+    """The 1-based line of the deepest YAML node on the path `loc` (pydantic's error location)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(key)), None)
+            if node is None:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line

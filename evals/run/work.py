@@ -1,0 +1,57 @@
+"""The unit of work a backend answers and what comes back. Backends take the whole list of work and
+yield completions in groups as they finish; the runner stores each group in one transaction. A failure
+of one example becomes an error row for that example (retried on resume), never the end of the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol, Sequence
+
+from engine import SamplingParams
+from evals.golden.dataset import Example
+from evals.run.suite import SamplingConfig
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    example: Example
+    epoch: int
+    messages: tuple[dict[str, str], ...]
+    seed: int | None  # the suite's seed plus the epoch, so epochs of a sampled run differ
+    cache_key: str | None  # None when the answer is not deterministic and must not be reused
+    prefix: str = ""  # the start of the reply, written for the model (a judge's `{"rationale": "`)
+    traceparent: str | None = None  # the span the generation's span hangs under (an eval example's)
+    span_attributes: tuple[tuple[str, Any], ...] = ()  # for the generation span (the run and example ids)
+
+
+@dataclass(frozen=True)
+class Completion:
+    item: WorkItem
+    output: str | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    cached: bool = False
+    error: str | None = None
+    trace_id: str | None = None  # the generation span's, when telemetry is on
+    span_id: str | None = None
+
+
+class Backend(Protocol):
+    model_id: str
+    model_digest: str | None
+    endpoint: str | None
+
+    def complete(self, items: Sequence[WorkItem]) -> Iterator[list[Completion]]: ...
+
+
+def model_identity(backend: Backend) -> str:
+    """What a cached answer is keyed by: the weights digest, or else the endpoint and its model name."""
+    return backend.model_digest or f"{backend.endpoint}#{backend.model_id}"
+
+
+def sampling_params(sampling: SamplingConfig, seed: int | None) -> SamplingParams:
+    return SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
+                          seed=seed, max_tokens=sampling.max_tokens, stop=sampling.stop)

@@ -1,0 +1,32 @@
+"""Every environment variable goldgate reads, read here once and handed down as frozen settings: the
+parts below the CLI take what they need as arguments and never look at the environment themselves."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from engine.model_store import DEFAULT_HOME
+
+DB_VARIABLE, HOME_VARIABLE = "GOLDGATE_DB", "GOLDGATE_HOME"
+DEFAULT_DB = Path(".goldgate/goldgate.duckdb")  # in the working directory
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: Path  # the DuckDB store: $GOLDGATE_DB, else DEFAULT_DB
+    home: Path  # the model cache's root: $GOLDGATE_HOME, else ~/.cache/goldgate
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)  # OTEL_* and API keys, read-only
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = MappingProxyType(dict(os.environ if environ is None else environ))
+        return cls(db=Path(env.get(DB_VARIABLE) or DEFAULT_DB), home=Path(env.get(HOME_VARIABLE) or DEFAULT_HOME),
+                   environ=env)
+
+    def secret(self, variable: str | None) -> str:
+        """The value of an API-key variable a suite names ("" when unset or not named)."""
+        return self.environ.get(variable, "") if variable else ""

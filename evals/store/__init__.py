@@ -1,0 +1,1 @@
+"""The DuckDB store: the only place that speaks SQL. Runs, results, scores, judgments, labels, calibrations, spans and the generation cache."""

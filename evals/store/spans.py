@@ -1,0 +1,29 @@
+"""The spans table's columns, chosen here from telemetry's span records, and the insert that fills it."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import duckdb
+
+from evals.store.store import Store
+from telemetry.sinks import SpanRecord
+
+# the span, then typed copies of the attributes a dashboard aggregates (migrations 1, 3 and 4)
+SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "name", "kind", "start_time", "end_time", "status_code",
+                "attributes", "events", "run_id", "example_id", "model", "duration_s", "ttft_s", "tpot_s",
+                "input_tokens", "output_tokens", "error_type", "finish_reason", "requests_waiting", "kv_cache_usage")
+
+
+def insert_spans(con: duckdb.DuckDBPyConnection, spans: Sequence[SpanRecord]) -> None:
+    """Finished spans, inside the caller's transaction."""
+    if spans:
+        con.executemany(f"INSERT OR REPLACE INTO spans ({', '.join(SPAN_COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(SPAN_COLUMNS))})",
+                        [tuple(getattr(s, c) for c in SPAN_COLUMNS) for s in spans])
+
+
+def write_spans(store: Store, spans: Sequence[SpanRecord]) -> None:
+    """Spans alone, in one short transaction (a long-running server's, every few seconds)."""
+    with store.write() as con:
+        insert_spans(con, spans)
