@@ -1,7 +1,7 @@
-"""Start-up time of `goldgate gate --help` (a command that runs no model, so imports no torch) against
-the floor, `python -c pass`, and against `goldgate generate --help`'s sibling that does load torch,
-`goldgate generate` up to its first error. Each is the median wall time of fresh processes, interleaved
-so that a noisy neighbour slows all three alike; the ratio gate / python is printed last."""
+"""Start-up of `goldgate gate --help`, a command that runs no model and so imports no torch, beside the
+floor (`python -c pass`), `goldgate generate --help`, and `goldgate generate` up to its first error
+(torch loaded: what every command paid before the CLI's imports were made lazy). Medians of fresh
+processes, interleaved so a noisy neighbour slows all alike; the ratio gate / python is printed last."""
 
 from __future__ import annotations
 

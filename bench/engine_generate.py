@@ -17,6 +17,7 @@ import transformers
 
 from engine import GenerationRequest, SamplingParams, model_store
 from engine.engine import Engine
+from evals.settings import Settings
 
 PROMPT = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -39,7 +40,6 @@ class FirstTokenClock(transformers.generation.streamers.BaseStreamer):
 
 def transformers_decode_tps(model, ids: list[int], n: int, device: str) -> float:
     clock = FirstTokenClock()
-    start = time.perf_counter()
     with torch.inference_mode():
         out = model.generate(torch.tensor([ids], device=device), max_new_tokens=n, min_new_tokens=n, do_sample=False,
                              streamer=clock, pad_token_id=0)
@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    dtype, path = DTYPES[args.dtype], model_store.pull()
+    dtype, path = DTYPES[args.dtype], model_store.pull(home=Settings.from_env().home)
 
     engine = Engine.load(path, device=args.device, dtype=dtype)
     ref = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=dtype)

@@ -22,10 +22,11 @@ import torch
 import transformers
 
 from engine import GenerationRequest, SamplingParams, model_store
-from engine.engine import Engine
 from engine.async_engine import AsyncEngine
+from engine.engine import Engine
 from evals.golden.dataset import load_golden_set
 from evals.run.suite import load_suite
+from evals.settings import Settings
 
 SUITE = Path(__file__).resolve().parent.parent / "datasets" / "general-v1" / "suite.yaml"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -129,7 +130,7 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=128, help="output tokens per request in the concurrency runs")
     ap.add_argument("--max-tokens", type=int, default=128, help="the cap on each answer in the mixed workload")
     args = ap.parse_args()
-    path = model_store.pull()
+    path = model_store.pull(home=Settings.from_env().home)
     print(f"machine: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}, "
           f"transformers {transformers.__version__}")
     for name in (DTYPES if args.dtype == "both" else [args.dtype]):

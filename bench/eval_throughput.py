@@ -19,14 +19,15 @@ import transformers
 
 from engine import model_store
 from engine.engine import Engine
-from evals.run.engine_backend import EngineBackend
-from evals.golden.dataset import load_golden_set
 from evals.analysis.report import build_summary
+from evals.golden.dataset import load_golden_set
+from evals.run.engine_backend import EngineBackend
 from evals.run.record import new_run_id, run_record
 from evals.run.runner import RunTarget, execute, select_examples
+from evals.run.suite import load_suite
+from evals.settings import Settings
 from evals.store.results import create_run, finish_run
 from evals.store.store import Store
-from evals.run.suite import load_suite
 
 SUITE = Path(__file__).resolve().parent.parent / "datasets" / "general-v1" / "suite.yaml"
 
@@ -68,7 +69,7 @@ def main() -> None:
     ap.add_argument("--suite", type=Path, default=SUITE)
     ap.add_argument("--limit", type=int, help="only the first N examples (a quick look; the figure is the whole set)")
     args = ap.parse_args()
-    path = model_store.pull()
+    path = model_store.pull(home=Settings.from_env().home)
     engine = Engine.load(path, device="cpu", dtype=torch.float32, max_batch_size=load_suite(args.suite).concurrency)
     hf = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
     hf = hf.eval()

@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.golden.dataset import load_golden_set  # noqa: E402
 from evals.analysis.report import build_summary  # noqa: E402
+from evals.golden.dataset import load_golden_set  # noqa: E402
 from evals.run.record import run_record  # noqa: E402
+from evals.run.suite import Suite  # noqa: E402
 from evals.store.results import create_run, finish_run  # noqa: E402
 from evals.store.store import Store  # noqa: E402
-from evals.run.suite import Suite  # noqa: E402
 
 SCORERS = ("exact_match", "contains_any", "token_f1")
 SPANS_PER_RESULT = 2 + len(SCORERS)  # the example, its generation, one per scorer

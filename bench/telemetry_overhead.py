@@ -20,6 +20,7 @@ import torch
 from engine import GenerationRequest, SamplingParams, model_store
 from engine.engine import Engine
 from engine.loader import load_model
+from evals.settings import Settings
 
 # A stand-in collector: accepts OTLP/HTTP posts and throws them away (answering as a collector does)
 RECEIVER = """
@@ -63,7 +64,7 @@ def main() -> None:
     import telemetry  # configured from the variables just set
 
     tel = telemetry.configure(env=os.environ, service_name="goldgate-bench", prometheus=True)
-    loaded = load_model(model_store.pull(), device="cpu", dtype=torch.float32)
+    loaded = load_model(model_store.pull(home=Settings.from_env().home), device="cpu", dtype=torch.float32)
     off = Engine(loaded, max_batch_size=args.batch, kv_cache_tokens=args.batch * 256)
     on = Engine(loaded, max_batch_size=args.batch, kv_cache_tokens=args.batch * 256, telemetry=tel)
     tokens_per_s(off, 2, 8)  # warm up both paths

@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from evals.store import queries
 from evals.settings import Settings
+from evals.store import queries
 from evals.store.store import Store
 
 

@@ -12,11 +12,11 @@ from safetensors import SafetensorError, safe_open
 
 from engine.config import ModelConfig
 from engine.cpu_layout import shard_linears_for_cpu
+from engine.devices import auto_device, auto_dtype
 from engine.errors import ModelFileError
 from engine.gguf_file import open_gguf
 from engine.model import Transformer
 from engine.model_store import sha256_file
-from engine.devices import auto_device, auto_dtype
 from engine.tokenizer import Tokenizer
 from engine.weights import GGUF_GLOBAL, GGUF_LAYER, HF_GLOBAL, HF_LAYER, build_state_dict, gguf_transforms
 

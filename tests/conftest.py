@@ -9,6 +9,7 @@ import torch
 
 from engine import model_store
 from engine.engine import Engine
+from evals.settings import Settings
 from tests.tiny_models import write_gguf
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -23,7 +24,7 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def default_model_path() -> Path:
     """The real SmolLM2-135M-Instruct GGUF (`make` fetches it into the cache first)."""
-    return model_store.pull()
+    return model_store.pull(home=Settings.from_env().home)
 
 
 @pytest.fixture(scope="session", params=DEVICES)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.golden.dataset import GoldenSet, load_golden_set
 from evals.analysis.report import build_summary
+from evals.golden.dataset import GoldenSet, load_golden_set
 from evals.run.record import run_record
+from evals.run.suite import Suite
 from evals.store.results import create_run, finish_run
 from evals.store.store import Store, now
-from evals.run.suite import Suite
 from tests.eval_files import write_jsonl
 
 

@@ -19,8 +19,8 @@ from engine.request import GenerationRequest
 from engine.sampling_params import SamplingParams
 from engine.server import responses
 from engine.server.errors import error_response, validation_error
-from engine.server.tracing import TracingMiddleware
 from engine.server.protocol import ChatCompletionRequest, CompletionRequest, SamplingFields
+from engine.server.tracing import TracingMiddleware
 from telemetry.server_spans import server_attributes_of
 from telemetry.setup import Telemetry
 from telemetry.trace_context import traceparent

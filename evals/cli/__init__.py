@@ -34,7 +34,3 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

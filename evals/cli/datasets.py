@@ -45,6 +45,9 @@ def _check_fraction(value: float) -> None:
 
 
 def handle_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     _check_fraction(args.holdout)
     golden = load_golden_set(args.file)
     labels: Counter[tuple[str, str]] = Counter()
@@ -53,9 +56,6 @@ def handle_stats(args: argparse.Namespace, settings: Settings) -> int:
         labels.update(ex.labels.items())
         fields.update(f for f in Expected.model_fields if getattr(ex.expected, f) not in (None, ()))
     held = sum(is_holdout(ex.id, args.holdout, args.salt) for ex in golden.examples)
-    from rich.console import Console
-    from rich.table import Table
-
     console = Console()
     console.print(f"{golden.name}: {len(golden)} examples ({held} in the private holdout), sha256 {golden.sha256}")
     table = Table("label", "value", "examples", title="slices", title_justify="left")

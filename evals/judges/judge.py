@@ -8,12 +8,12 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from evals.run.work import Backend, Completion, WorkItem, model_identity
 from evals.golden.dataset import Example, sha256_text
 from evals.judges.parse import Verdict, parse_pairwise, parse_pointwise
 from evals.judges.spec import JudgePrompt
 from evals.run.cache import cached_completions, fresh_generations
 from evals.run.suite import SamplingConfig
+from evals.run.work import Backend, Completion, WorkItem, model_identity
 from evals.scorers.base import Score
 from evals.store.results import store_generations
 from evals.store.store import Store

@@ -9,8 +9,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from evals.golden.dataset import GoldenSet
-from evals.store.store import now
 from evals.run.suite import Suite
+from evals.store.store import now
 
 
 def new_run_id(suite_name: str) -> str:

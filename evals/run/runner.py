@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from evals.golden.dataset import Example, GoldenSet, is_holdout, sha256_text
+from evals.run.cache import cached_completions, fresh_generations
 from evals.run.suite import Suite
 from evals.run.work import Backend, Completion, WorkItem, model_identity
 from evals.scorers import Scorer
-from evals.run.cache import cached_completions, fresh_generations
 from evals.store.results import write_batch
 from evals.store.store import Store
 from evals.tracing.run import RunTracing

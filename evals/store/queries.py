@@ -10,9 +10,7 @@ import pandas as pd
 
 from evals.store.summary import metric_struct
 
-# The shape of a run summary's metric rows (evals.analysis.report), for unnesting them in SQL
-_METRIC = ('[{"metric": "VARCHAR", "split": "VARCHAR", "slice_key": "VARCHAR", "slice_value": "VARCHAR", '
-           '"n": "INTEGER", "estimate": "DOUBLE", "low": "DOUBLE", "high": "DOUBLE"}]')
+_METRIC = metric_struct()  # the stored summary's metric rows, as its model declares them, for from_json
 GENERATION = "kind = 'INTERNAL' AND input_tokens IS NOT NULL"  # an engine's generation span
 Con = duckdb.DuckDBPyConnection
 

@@ -3,7 +3,6 @@ at most the batch in flight), read back for resuming, reports and comparisons.""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 import duckdb

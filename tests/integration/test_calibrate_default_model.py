@@ -43,4 +43,4 @@ def test_judge_calibration_on_the_default_model(capsys, tmp_path: Path, default_
     assert (kappa is None and math.isnan(want)) or kappa == pytest.approx(want, abs=1e-12)
     assert stored_verdict == verdict(want) and report["band"] == interpret_kappa(want)
     assert report["marginals"]["goldgate-team"] == {"0": 25, "1": 15}
-    assert f"verdict" in out and stored_verdict in out
+    assert "verdict" in out and stored_verdict in out

@@ -4,7 +4,6 @@ on any, and a screenshot of each kept under artifacts/dashboard/."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 

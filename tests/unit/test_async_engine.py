@@ -9,8 +9,8 @@ import time
 import pytest
 
 from engine import GenerationRequest, SamplingParams
-from engine.engine import Engine
 from engine.async_engine import AsyncEngine, EngineFailedError, QueueFullError
+from engine.engine import Engine
 
 
 def request(prompt: str, n: int = 12) -> GenerationRequest:

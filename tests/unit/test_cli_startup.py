@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.collectors import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 GOLDGATE = Path(sys.executable).with_name("goldgate")  # the installed command, as a user starts it
 
@@ -24,13 +26,15 @@ def imported(*args: str, cwd: Path) -> tuple[int, set[str]]:
 @pytest.mark.parametrize("args", [
     ("gate", "--help"),
     ("run", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m", "--help"),
+    ("run", str(ROOT / "datasets" / "smoke" / "suite.yaml"), "--endpoint", "http://127.0.0.1:{port}/v1", "--model", "m",
+     "--limit", "1", "--db", "gg.duckdb"),  # a whole run against an endpoint that is not there
     ("compare", "--help"),
     ("runs", "list"),  # on a store that is not there: exit 2, after the imports the command needs
     ("datasets", "validate", str(ROOT / "datasets" / "smoke" / "smoke.jsonl")),
     ("dashboard", "--port", "0"),  # refused before the app starts
 ])
 def test_a_command_that_runs_no_model_imports_no_torch(tmp_path: Path, args: tuple[str, ...]) -> None:
-    code, modules = imported(*args, cwd=tmp_path)
+    code, modules = imported(*(a.format(port=free_port()) for a in args), cwd=tmp_path)
     assert code in (0, 2) and "evals.cli" in modules
     assert not {m for m in modules if m == "torch" or m.startswith("torch.")}
 

@@ -12,12 +12,12 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evals.settings import DB_VARIABLE
 from evals.errors import EvalInputError
 from evals.run.record import run_record
+from evals.run.suite import Suite
+from evals.settings import DB_VARIABLE
 from evals.store.results import create_run
 from evals.store.store import Store
-from evals.run.suite import Suite
 from tests.cli_helpers import run_cli
 from tests.dashboard_store import JUDGE, make_store
 from tests.openai_stub import OpenAIStub, Reply

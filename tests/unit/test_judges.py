@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from evals.run.endpoint_backend import EndpointBackend
 from evals.golden.dataset import Example, Expected
 from evals.judges.judge import JUDGE_SAMPLING, Judge, _resolve, position_consistency
 from evals.judges.parse import Verdict, parse_pairwise, parse_pointwise
 from evals.judges.probes import length_bias, position_bias
 from evals.judges.spec import load_judge_prompt
-from evals.store.store import Store
+from evals.run.endpoint_backend import EndpointBackend
 from evals.run.suite import EndpointConfig
+from evals.store.store import Store
 from tests.openai_stub import OpenAIStub, Reply
 
 JUDGES = Path(__file__).resolve().parents[2] / "datasets" / "judges"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 
 from engine import GenerationRequest, SamplingParams
-from engine.engine import Engine
 from engine.config import ModelConfig
+from engine.engine import Engine
 from engine.model import Transformer
 from engine.paged_cache import PagedKVCache, allocate_caches, kv_view
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from evals.run.engine_backend import EngineBackend
 from evals.golden.dataset import is_holdout, load_golden_set
+from evals.run.engine_backend import EngineBackend
 from evals.store.store import Store
 from tests.cli_helpers import assert_one_line_error, run_cli
 from tests.eval_files import examples, write_jsonl, write_suite

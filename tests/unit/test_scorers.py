@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from evals.golden.dataset import Expected
 from evals.errors import EvalInputError
+from evals.golden.dataset import Expected
 from evals.scorers import SCORERS, build_scorer
 from evals.scorers.rouge_l import rouge_l
 from evals.scorers.token_f1 import f1

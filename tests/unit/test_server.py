@@ -9,8 +9,8 @@ import httpx
 import openai
 import pytest
 
-from engine.engine import Engine
 from engine.async_engine import AsyncEngine
+from engine.engine import Engine
 from tests.serving import app_in_thread, engine_gauges
 from tests.telemetry_helpers import MemoryTelemetry
 

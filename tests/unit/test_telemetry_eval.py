@@ -11,18 +11,18 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
 from engine.engine import Engine
-from evals.run.engine_backend import EngineBackend
 from evals.analysis.report import build_summary
 from evals.cli.run import make_judges
 from evals.golden.dataset import load_golden_set
 from evals.judges.in_runs import judge_answers
+from evals.run.engine_backend import EngineBackend
 from evals.run.record import new_run_id, run_record
-from evals.tracing.run import RunTracing
 from evals.run.runner import RunTarget, execute
-from evals.store.results import create_run, finish_run
-from evals.store.store import Store
 from evals.run.suite import load_suite
 from evals.settings import Settings
+from evals.store.results import create_run, finish_run
+from evals.store.store import Store
+from evals.tracing.run import RunTracing
 from telemetry.sinks import SpanRowBuffer
 from tests.eval_files import examples, write_jsonl, write_suite
 from tests.openai_stub import OpenAIStub, Reply

@@ -10,8 +10,8 @@ import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 
-from engine.engine import Engine
 from engine.async_engine import AsyncEngine
+from engine.engine import Engine
 from telemetry.instruments import TTFT_BUCKETS
 from tests.serving import app_in_thread
 from tests.telemetry_helpers import MemoryTelemetry
