@@ -1,1 +1,2 @@
-"""LLM judges: judge prompts run on any backend, their verdicts parsed strictly and stored as scores, calibrated against people."""
+"""LLM judges: judge prompts run on any backend, their verdicts parsed strictly and stored as scores,
+calibrated against people."""

@@ -1,1 +1,2 @@
-"""A run: its suite, the backends answers come from, the runner that scores and stores them, its record and progress."""
+"""A run: its suite, the backends answers come from, the runner that scores and stores them, its
+record and progress."""

@@ -1,1 +1,2 @@
-"""The DuckDB store: the only place that speaks SQL. Runs, results, scores, judgments, labels, calibrations, spans and the generation cache."""
+"""The DuckDB store, the only place that speaks SQL: runs, results, scores, judgments, labels,
+calibrations, spans and the generation cache."""

@@ -28,7 +28,8 @@ def write_judgments(store: Store, judgments: Sequence[Row], scores: Sequence[Row
     (SCORE_COLUMNS, on [0, 1]) and the spans of the judge calls."""
     created = now()
     with store.write() as con:
-        insert_rows(con, "judgments", (*JUDGMENT_COLUMNS, "created_at"), [{**j, "created_at": created} for j in judgments])
+        insert_rows(con, "judgments", (*JUDGMENT_COLUMNS, "created_at"),
+                    [{**j, "created_at": created} for j in judgments])
         insert_rows(con, "scores", SCORE_COLUMNS, scores)
         insert_spans(con, spans)
 
@@ -60,8 +61,8 @@ def store_calibration(store: Store, labels: Sequence[Row], judgments: Sequence[R
             f"INSERT INTO human_labels ({', '.join(LABEL_COLUMNS)}, imported_at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT DO UPDATE SET label = excluded.label, imported_at = excluded.imported_at",
             [(*(r[c] for c in LABEL_COLUMNS), created) for r in labels])
-        insert_rows(con, "judgments", (*JUDGMENT_COLUMNS, "created_at"), [{**j, "created_at": created} for j in judgments],
-                verb="INSERT")
+        insert_rows(con, "judgments", (*JUDGMENT_COLUMNS, "created_at"),
+                    [{**j, "created_at": created} for j in judgments], verb="INSERT")
         insert_rows(con, "calibrations", (*CALIBRATION_COLUMNS, "created_at"),
                 [{**json_safe(c), "report": json.dumps(json_safe(c["report"])), "created_at": created}
                  for c in calibrations], verb="INSERT")

@@ -200,7 +200,8 @@ def _migrated_export(folder: Path, version: int) -> dict[str, Any]:
         for sql in MIGRATIONS[:version]:
             con.execute(sql)
         for table in RUN_TABLES:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{_sql_path(folder / (table + '.parquet'))}')")
+            parquet = _sql_path(folder / f"{table}.parquet")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet('{parquet}')")
         for sql in MIGRATIONS[version:]:
             con.execute(sql)
         return {table: con.sql(f"SELECT * FROM {table}").to_arrow_table() for table in RUN_TABLES}
