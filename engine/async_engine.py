@@ -16,7 +16,7 @@ from engine.core import EngineCore
 from engine.engine import Engine, StreamChunk
 from engine.errors import EngineError
 from engine.request import GenerationRequest, GenerationResult
-from engine.sequence import Sequence
+from engine.sequence import Sequence, Sink
 
 IDLE_WAIT_S = 0.5  # how often an idle loop looks for a stop request
 
@@ -99,9 +99,25 @@ class AsyncEngine:
         """Queue `request`; raises InvalidRequestError or QueueFullError at once, before anything runs.
         With `fit_max_tokens` False, a max_tokens that does not fit the context window is an error
         (OpenAI's behaviour) rather than cut to fit."""
+        self._check_queue()
+        sink, events = self._sink()
+        return self._queued(self.engine.prepare(request, sink, fit_max_tokens=fit_max_tokens), events)
+
+    async def submit_off_loop(self, request: GenerationRequest, *, fit_max_tokens: bool = True) -> RequestStream:
+        """`submit`, with the chat template and the tokenizer run on a worker thread: a huge prompt keeps
+        that thread busy, never the event loop that answers every other client."""
+        self._check_queue()
+        sink, events = self._sink()
+        seq = await asyncio.to_thread(self.engine.prepare, request, sink, fit_max_tokens=fit_max_tokens)
+        return self._queued(seq, events)
+
+    def _check_queue(self) -> None:
         waiting = self.engine.stats().waiting
         if waiting >= self.max_waiting:
             raise QueueFullError(waiting, self.max_waiting)
+
+    def _sink(self) -> tuple[Sink, asyncio.Queue[tuple[str, bool]]]:
+        """Where the engine thread leaves a request's text: the caller's event loop, thread-safely."""
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
 
@@ -110,8 +126,9 @@ class AsyncEngine:
                 loop.call_soon_threadsafe(events.put_nowait, (text, finished))
             except RuntimeError:  # the caller's loop is closed: nobody is listening
                 pass
+        return sink, events
 
-        seq = self.engine.prepare(request, sink, fit_max_tokens=fit_max_tokens)
+    def _queued(self, seq: Sequence, events: asyncio.Queue[tuple[str, bool]]) -> RequestStream:
         self.engine.core.add(seq)
         return RequestStream(self.engine.core, seq, events)
 

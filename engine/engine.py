@@ -96,7 +96,15 @@ class Engine:
             raise InvalidRequestError.for_field("messages", "must not be empty")
         if self.tokenizer.chat_template is None:
             raise InvalidRequestError(f"messages: model {self.model_id} has no chat template; send a prompt")
-        return self.tokenizer.chat_template.render(request.messages)
+        template = self.tokenizer.chat_template
+        if not request.continue_final_message:
+            return template.render(request.messages, add_generation_prompt=request.add_generation_prompt)
+        *head, last = request.messages
+        if last.get("role") != "assistant" or request.add_generation_prompt:
+            raise InvalidRequestError.for_field(
+                "continue_final_message", "needs the last message to be the assistant's and add_generation_prompt "
+                "false (the reply is continued, not a new turn opened)")
+        return template.render(head) + last["content"]  # the assistant turn opened, its start already written
 
     def validate(self, request: GenerationRequest) -> None:
         """Raise InvalidRequestError if `request` would be refused, so a caller can set it aside alone."""

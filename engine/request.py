@@ -13,10 +13,14 @@ FinishReason = Literal["stop", "length", "cancelled"]
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """A raw `prompt`, or chat `messages` rendered with the model's chat template."""
+    """A raw `prompt`, or chat `messages` rendered with the model's chat template: with an assistant turn
+    opened after them (`add_generation_prompt`), or with the last, assistant message continued in place
+    (`continue_final_message`: a reply started for the model, as vLLM's servers accept it)."""
 
     prompt: str | None = None
     messages: tuple[dict[str, Any], ...] | None = None
+    add_generation_prompt: bool = True
+    continue_final_message: bool = False
     params: SamplingParams = field(default_factory=SamplingParams)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     traceparent: str | None = None  # the caller's W3C trace context, continued by the telemetry spans

@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
 import uvicorn
@@ -22,12 +22,12 @@ from telemetry import Telemetry
 
 
 @contextmanager
-def app_in_thread(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None = None) -> Iterator[str]:
+def app_in_thread(engine: AsyncEngine, telemetry: Telemetry, **app_options: Any) -> Iterator[str]:
     """Serve `engine` on a free loopback port, its steps and the HTTP server each on a background thread;
     yields the base URL."""
     engine.start()
     sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, telemetry, api_key=api_key), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, telemetry, **app_options), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

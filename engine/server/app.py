@@ -3,6 +3,7 @@ the model list, health, and Prometheus metrics, over one AsyncEngine."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 import uuid
@@ -15,10 +16,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from engine.async_engine import AsyncEngine, EngineFailedError, QueueFullError, RequestStream
 from engine.errors import InvalidRequestError
-from engine.request import GenerationRequest
+from engine.request import GenerationRequest, GenerationResult
 from engine.sampling_params import SamplingParams
 from engine.server import responses
 from engine.server.errors import error_response, validation_error
+from engine.server.defaults import MAX_BODY_BYTES
+from engine.server.limits import BodyLimitMiddleware
 from engine.server.protocol import ChatCompletionRequest, CompletionRequest, SamplingFields
 from engine.server.tracing import TracingMiddleware
 from telemetry.server_spans import server_attributes_of
@@ -26,6 +29,7 @@ from telemetry.setup import Telemetry
 from telemetry.trace_context import traceparent
 
 RETRY_AFTER_S = 1
+DISCONNECT_POLL_S = 0.25  # how often a whole answer's client is checked for having hung up
 
 
 class ApiError(Exception):
@@ -33,7 +37,8 @@ class ApiError(Exception):
         self.response = response
 
 
-def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None = None) -> FastAPI:
+def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None = None,
+               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The app over `engine`, whose steps the caller drives (`AsyncEngine.run` or `start`). Give the engine
     the same `telemetry`, so that its generation spans and saturation join the server's."""
     model = engine.engine.model_id
@@ -50,7 +55,8 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
     app = FastAPI(title="goldgate", docs_url=None, redoc_url=None)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(ApiError, lambda _, e: e.response)
-    app.add_middleware(TracingMiddleware, telemetry=telemetry, model=model,
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(TracingMiddleware, telemetry=telemetry, model=model,  # outermost: a 413 has its span
                        routes=frozenset({"/v1/models", "/v1/chat/completions", "/v1/completions"}))
 
     @app.get("/health")
@@ -70,23 +76,25 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
     @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
     async def chat(body: ChatCompletionRequest, request: Request) -> Response:
         messages = tuple(m.model_dump(exclude_none=True) for m in body.messages)
-        return await _respond("chat", body, request, messages=messages, max_tokens=body.requested_max_tokens())
+        return await _respond("chat", body, request, messages=messages, max_tokens=body.requested_max_tokens(),
+                              chat={"add_generation_prompt": body.add_generation_prompt,
+                                    "continue_final_message": body.continue_final_message})
 
     @app.post("/v1/completions", dependencies=[Depends(authorized)])
     async def completions(body: CompletionRequest, request: Request) -> Response:
         return await _respond("text", body, request, prompt=body.prompt_text(), max_tokens=body.max_tokens)
 
     async def _respond(kind: responses.Kind, body: SamplingFields, request: Request, *, max_tokens: int | None,
-                       prompt: str | None = None, messages: tuple | None = None) -> Response:
+                       prompt: str | None = None, messages: tuple | None = None, chat: dict | None = None) -> Response:
         if body.model != model:
             return error_response(404, f"the model '{body.model}' does not exist; this server serves '{model}'",
                                   param="model", code="model_not_found")
         try:
             params = SamplingParams(temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
                                     stop=body.stop_tuple(), max_tokens=max_tokens or engine.engine.context_window)
-            stream = engine.submit(
-                GenerationRequest(prompt=prompt, messages=messages, params=params, stream=body.stream,
-                                  request_id=f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}",
+            stream = await engine.submit_off_loop(
+                GenerationRequest(prompt=prompt, messages=messages, **(chat or {}), params=params,
+                                  stream=body.stream, request_id=f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}",
                                   traceparent=traceparent(request.state.server_span),
                                   span_attributes=server_attributes_of(*(request.scope.get("server") or ("", 0)))),
                 fit_max_tokens=max_tokens is None)
@@ -99,9 +107,11 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
             include_usage = body.stream_options is not None and body.stream_options.include_usage
             return StreamingResponse(_events(kind, stream, response_id, include_usage), media_type="text/event-stream")
         try:
-            result = await stream.result()
+            result = await _unless_gone(request, stream)
         except EngineFailedError as e:
             return error_response(500, str(e), kind="server_error")
+        if result is None:  # the client hung up; nobody reads an answer
+            return Response(status_code=499)
         return JSONResponse(responses.completion(kind, result, response_id, int(time.time()), model))
 
     async def _events(kind: responses.Kind, stream: RequestStream, response_id: str,
@@ -125,3 +135,16 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
         yield responses.sse("[DONE]")
 
     return app
+
+
+async def _unless_gone(request: Request, stream: RequestStream) -> GenerationResult | None:
+    """A whole answer, or None once its client has hung up: the request is cancelled then, and its KV
+    blocks and batch slot freed for the clients still waiting (a stream learns it by a failed send)."""
+    answer = asyncio.ensure_future(stream.result())
+    while not answer.done():
+        await asyncio.wait({answer}, timeout=DISCONNECT_POLL_S)
+        if not answer.done() and await request.is_disconnected():
+            answer.cancel()
+            stream.cancel()
+            return None
+    return answer.result()

@@ -55,6 +55,9 @@ class ChatCompletionRequest(SamplingFields):
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
     max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
     max_completion_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    # vLLM's extensions for a reply started for the model (an LLM judge's `{"rationale": "`)
+    add_generation_prompt: StrictBool = True
+    continue_final_message: StrictBool = False
 
     def requested_max_tokens(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens

@@ -83,7 +83,25 @@ def gated_metrics(comparison: Comparison, policy: Policy, judge_kappas: dict[str
     return {m for m in metrics if "/" not in m or calibrated(m)}  # scorer names never hold a "/"
 
 
+TOLERANCE = 1e-9  # a drop exactly at its limit is within it (0.81 - 0.76 is 0.05000000000000004 in floats)
+
+
+def check_policy_names(comparison: Comparison, policy: Policy) -> None:
+    """A metric or slice the policy names must be one the runs have: a typo must not turn gating off."""
+    metrics = {d.metric for d in comparison.diffs}
+    for name in policy.metrics or ():
+        if name not in metrics:
+            raise EvalInputError(f"{name!r} is in neither run; they have {', '.join(sorted(metrics))}",
+                                 field="metrics")
+    slices = {slice_name(d) for d in comparison.diffs}
+    for name in policy.slices:
+        if name not in slices:
+            raise EvalInputError(f"{name!r} is not a slice of these runs; they have {', '.join(sorted(slices))}",
+                                 field="slices")
+
+
 def evaluate(comparison: Comparison, policy: Policy, judge_kappas: dict[str, float | None]) -> list[Check]:
+    check_policy_names(comparison, policy)
     gated = gated_metrics(comparison, policy, judge_kappas)
     checks = []
     for d in comparison.diffs:
@@ -96,10 +114,10 @@ def evaluate(comparison: Comparison, policy: Policy, judge_kappas: dict[str, flo
         significant = d.high < 0 and (d.holm_p is None or d.holm_p < policy.alpha)
         if d.holm_p is not None:
             reasons.append(f"McNemar p (Holm) {d.holm_p:.3g}")
-        failing = drop > limit and (not policy.require_ci_excludes_zero or significant)
+        failing = drop > limit + TOLERANCE and (not policy.require_ci_excludes_zero or significant)
         if policy.respect_noise_floor and d.noise_floor is not None:
             reasons.append(f"noise floor {d.noise_floor:.3f}")
-            failing = failing and drop > d.noise_floor
+            failing = failing and drop > d.noise_floor + TOLERANCE
         status = "info" if rule.informational else "fail" if failing else "pass"
         checks.append(Check(f"{d.metric} @ {slice_name(d)}", status, "; ".join(reasons), d))
     for g in comparison.guard_rails:

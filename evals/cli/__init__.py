@@ -1,15 +1,17 @@
 """`goldgate`: the composition root. One parser; each command's module builds its part of it with light
 imports and wires the parts together in its handler; one place turns bad input into a one-line message
-and exit code 2. Settings are read from the environment here, once, and handed down."""
+and exit code 2, and a defect of goldgate into exit code 3. Settings are read from the environment here,
+once, and handed down."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
 from engine.errors import EngineError
 from evals.cli import calibrate, compare, dashboard, datasets, gate, generate, models, run, runs, serve
-from evals.cli.exit_codes import EXIT_BAD_INPUT
+from evals.cli.exit_codes import EXIT_BAD_INPUT, EXIT_DEFECT, EXIT_INTERRUPTED
 from evals.errors import EvalInputError, UsageError
 from evals.settings import Settings
 
@@ -33,4 +35,9 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         print(f"goldgate: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception:  # a defect of goldgate itself: never exit 1, which CI reads as a failed gate
+        traceback.print_exc()
+        print(f"goldgate: internal error (exit {EXIT_DEFECT}): this is a bug in goldgate, not in your input; "
+              "please report it with the traceback above", file=sys.stderr)
+        return EXIT_DEFECT

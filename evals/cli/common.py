@@ -18,8 +18,14 @@ if TYPE_CHECKING:
     from telemetry.sinks import SpanRowBuffer
 
 
-def add_db_option(p: argparse.ArgumentParser, settings: Settings, help_: str = "the DuckDB store") -> None:
-    p.add_argument("--db", type=Path, default=settings.db, help=f"{help_} (default: %(default)s, or $GOLDGATE_DB)")
+def add_db_option(p: argparse.ArgumentParser, settings: Settings, help_: str = "the DuckDB store", *,
+                  inherited: bool = False) -> None:
+    """`--db`; `inherited` for an action's own parser (`runs list --db X`), where it only overrides the
+    value its command took (`runs --db X list`)."""
+    if inherited:
+        p.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=f"{help_} (as before the action)")
+    else:
+        p.add_argument("--db", type=Path, default=settings.db, help=f"{help_} (default: %(default)s, or $GOLDGATE_DB)")
 
 
 def add_placement_options(p: argparse.ArgumentParser) -> None:

@@ -1,10 +1,11 @@
-"""`goldgate dashboard`: the Streamlit app over the store, on loopback. (The app is found by its path,
-not imported: nothing imports the dashboard.)"""
+"""`goldgate dashboard`: the Streamlit app over the store, on loopback. The command becomes Streamlit's
+server (exec, same process), so a supervisor's SIGTERM or a Ctrl-C reaches the server itself and frees
+the port. (The app is found by its path, not imported: nothing imports the dashboard.)"""
 
 from __future__ import annotations
 
 import argparse
-import subprocess
+import os
 import sys
 
 from evals.cli.common import add_db_option
@@ -30,8 +31,4 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(dashboard_app()), "--server.address", args.host,
                "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none", "--global.developmentMode", "false"]
-    env = {**settings.environ, DB_VARIABLE: str(args.db.resolve())}
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    os.execve(sys.executable, command, {**settings.environ, DB_VARIABLE: str(args.db.resolve())})

@@ -1,4 +1,5 @@
-"""`goldgate gate --candidate RUN --baseline RUN --policy gate.yaml`: exit 1 on a real regression only."""
+"""`goldgate gate --candidate RUN|--candidate-tag TAG --baseline RUN|--baseline-tag TAG --policy gate.yaml`:
+exit 1 on a real regression only."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 
 def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     g = commands.add_parser("gate", help="exit 1 when the candidate regresses beyond the policy")
-    g.add_argument("--candidate", required=True, metavar="RUN")
+    cand = g.add_mutually_exclusive_group(required=True)
+    cand.add_argument("--candidate", metavar="RUN")
+    cand.add_argument("--candidate-tag", metavar="TAG", help="the newest completed run with this tag")
     base = g.add_mutually_exclusive_group(required=True)
     base.add_argument("--baseline", metavar="RUN")
     base.add_argument("--baseline-tag", metavar="TAG", help="the newest completed run with this tag")
@@ -30,13 +33,12 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     g.set_defaults(handler=handle)
 
 
-def baseline_run(store: Store, args: argparse.Namespace) -> str:
-    if args.baseline:
-        return args.baseline
-    tagged = [r for r in store.list_runs() if r["tag"] == args.baseline_tag and r["status"] == "completed"
-              and r["run_id"] != args.candidate]
+def newest_tagged(store: Store, tag: str, flag: str, *, other_than: str | None = None) -> str:
+    """The newest completed run with `tag` (not `other_than`)."""
+    tagged = [r for r in store.list_runs() if r["tag"] == tag and r["status"] == "completed"
+              and r["run_id"] != other_than]
     if not tagged:
-        raise EvalInputError(f"no completed run tagged {args.baseline_tag!r} in the store", field="--baseline-tag")
+        raise EvalInputError(f"no completed run tagged {tag!r} in the store", field=flag)
     return tagged[-1]["run_id"]
 
 
@@ -48,11 +50,15 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
     policy = load_policy(args.policy)
     store = Store(args.db)
-    baseline = baseline_run(store, args)
-    c = compare(store, baseline, args.candidate, split=args.split, allow_different=args.allow_different_datasets)
-    judges = store.run_record(args.candidate)["judges"]
+    candidate = args.candidate or newest_tagged(store, args.candidate_tag, "--candidate-tag")
+    baseline = args.baseline or newest_tagged(store, args.baseline_tag, "--baseline-tag", other_than=candidate)
+    c = compare(store, baseline, candidate, split=args.split, allow_different=args.allow_different_datasets)
+    judges = store.run_record(candidate)["judges"]
     kappas = {j["judge_id"]: min(j["calibration"]["kappa"].values(), default=None) for j in judges}
-    checks = evaluate(c, policy, kappas)
+    try:
+        checks = evaluate(c, policy, kappas)
+    except EvalInputError as e:  # a metric or slice the policy names that the runs do not have
+        raise EvalInputError(e.detail, file=args.policy, field=e.field) from None
     report = markdown(c, checks)
     print(report, end="")
     for path, text in ((args.markdown, report), (args.junit, junit(checks) if args.junit else ""),
@@ -61,5 +67,5 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
     failed = sum(k.status == "fail" for k in checks)
-    store.add_gate_result(args.candidate, baseline, failed, as_json(c, checks))  # the dashboard shows the verdict
+    store.add_gate_result(candidate, baseline, failed, as_json(c, checks))  # the dashboard shows the verdict
     return EXIT_GATE_FAILED if failed else EXIT_OK

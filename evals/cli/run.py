@@ -120,13 +120,17 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
     from evals.run.progress import RunProgress
     from evals.run.record import new_run_id, run_record
     from evals.run.runner import RunTarget, execute, select_examples
-    from evals.store.results import create_run, finish_run
+    from evals.store.results import create_run, finish_run, mark_run
     from evals.store.store import Store
     from evals.tracing.run import RunTracing
 
     store = Store(args.db)
     suite, limit = suite_from_args(args, store)
     golden = load_golden_set(suite.dataset)  # every line checked before anything is generated or stored
+    try:
+        suite.check_slices(golden)
+    except EvalInputError as e:
+        raise EvalInputError(e.detail, file=args.suite, field=e.field) from None
     examples = select_examples(golden, limit)
     scorers = suite.build_scorers()
     backend = make_backend(suite, settings, tel)
@@ -134,6 +138,7 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
     if args.resume:
         run_id = args.resume
         _check_unchanged(store.run_record(run_id), golden.sha256, backend)
+        mark_run(store, run_id, "running")
     else:
         run_id = new_run_id(suite.name)
         create_run(store, run_record(run_id, suite, golden, len(examples), limit, tag=args.tag,
@@ -142,18 +147,39 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
     tracing = RunTracing(tel, rows, run_id=run_id, suite=suite.name, dataset_sha256=golden.sha256,
                          model=backend.model_id)
     target = RunTarget(run_id, suite, golden, examples, scorers, backend, tracing)
-    with RunProgress(len(examples) * suite.epochs, run_id, done=len(store.done_keys(run_id))) as progress:
-        execute(store, target, progress)
-    judge_answers(store, run_id, judges, {ex.id: ex for ex in examples}, tracing)
-    tracing.end()
-    summary = build_summary(store, run_id)
-    finish_run(store, run_id, summary, tracing.drain())
+    try:
+        with RunProgress(len(examples) * suite.epochs, run_id, done=len(store.done_keys(run_id))) as progress:
+            execute(store, target, progress)
+        judge_answers(store, run_id, judges, {ex.id: ex for ex in examples}, tracing)
+        tracing.end()
+        summary = build_summary(store, run_id)
+        finish_run(store, run_id, summary, tracing.drain())
+    except BaseException as e:  # never left `running` by a process that has stopped: resume finishes it
+        mark_run(store, run_id, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
+        raise
     out = args.json or args.db.parent / "runs" / f"{run_id}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(summary.to_json() + "\n")
     print_report(summary)
     print(f"stored in {args.db}; summary in {out}")
+    check_failures(store, run_id, suite.max_error_rate, judges)
     return 0
+
+
+def check_failures(store: Store, run_id: str, max_error_rate: float, judges: list[Judge]) -> None:
+    """A run whose every generation, or every call of one judge, failed is no result (a wrong key, a
+    server that refuses the requests): it is stored, and then refused with the first error."""
+    from evals.store.results import failure_counts
+
+    results, errors, first_error, judged = failure_counts(store, run_id)
+    if results and (errors == results or errors / results > max_error_rate):
+        raise EvalInputError(f"{errors} of {results} generations failed (more than max_error_rate "
+                             f"{max_error_rate:g}); the first: {first_error}", field="run")
+    for judge in judges:
+        scored, calls, problem = judged.get(judge.judge_id, (0, 0, None))
+        if calls and not scored:
+            raise EvalInputError(f"judge {judge.judge_id} gave no usable verdict on any of {calls} answers; "
+                                 f"the first problem: {problem}", field="judges")
 
 
 def _check_unchanged(record: dict, dataset_sha: str, backend: Backend) -> None:

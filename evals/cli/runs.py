@@ -13,7 +13,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     runs = commands.add_parser("runs", help="list, show, export and import stored runs")
     add_db_option(runs, settings)
     sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
-    sub.add_parser("list", help="every run in the store").set_defaults(handler=handle_list)
+    listing = sub.add_parser("list", help="every run in the store")
+    listing.set_defaults(handler=handle_list)
     show = sub.add_parser("show", help="the report of a finished run")
     show.add_argument("run_id")
     show.set_defaults(handler=handle_show)
@@ -24,6 +25,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     imp = sub.add_parser("import", help="read a run exported with `runs export` (by any older goldgate) into the store")
     imp.add_argument("folder", type=Path)
     imp.set_defaults(handler=handle_import)
+    for action in (listing, show, export, imp):
+        add_db_option(action, settings, inherited=True)
 
 
 def handle_list(args: argparse.Namespace, settings: Settings) -> int:

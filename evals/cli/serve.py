@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.placement import DEFAULT_MAX_BATCH
+from engine.server.defaults import MAX_BODY_BYTES
 from evals.cli.common import add_placement_options, configure_telemetry, load_engine
 from evals.errors import UsageError
 from evals.settings import Settings
@@ -26,6 +27,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="sequences decoded together")
     p.add_argument("--max-waiting", type=int, default=256, help="queued requests beyond which the server answers 503")
     p.add_argument("--kv-cache-tokens", type=int, help="KV cache size in tokens (default: by device memory)")
+    p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES,
+                   help="request bodies over this are answered 413 (default: %(default)s)")
     p.add_argument("--db", type=Path, help="also store every span in this DuckDB store (for the dashboard)")
     p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append every span to this file as JSON lines")
     add_placement_options(p)
@@ -53,6 +56,8 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise UsageError(f"--port: must be 0 to 65535, got {args.port}")
     if args.max_waiting < 1:
         raise UsageError(f"--max-waiting: must be at least 1, got {args.max_waiting}")
+    if args.max_body_bytes < 1:
+        raise UsageError(f"--max-body-bytes: must be at least 1, got {args.max_body_bytes}")
     if args.kv_cache_tokens is not None and args.kv_cache_tokens < 1:
         raise UsageError(f"--kv-cache-tokens: must be at least 1, got {args.kv_cache_tokens}")
     if args.db:
@@ -78,7 +83,7 @@ def _serve(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: S
     engine = load_engine(args.model, settings, device=args.device, dtype=args.dtype, max_batch_size=args.max_batch,
                          kv_cache_tokens=args.kv_cache_tokens, telemetry=tel)
     async_engine = AsyncEngine(engine, max_waiting=args.max_waiting)
-    app = create_app(async_engine, tel, api_key=args.api_key)
+    app = create_app(async_engine, tel, api_key=args.api_key, max_body_bytes=args.max_body_bytes)
     try:
         sock = socket.create_server((args.host, args.port))
     except OSError as e:

@@ -52,7 +52,7 @@ class EndpointBackend:
         s = self.sampling
         start = time.perf_counter()
         messages, extra = list(item.messages), {"top_k": s.top_k} if s.top_k else {}
-        if item.prefix:  # vLLM's way to continue a started reply (goldgate's own server should accept it too)
+        if item.prefix:  # continue a started reply, as vLLM's servers and goldgate's own accept it
             messages.append({"role": "assistant", "content": item.prefix})
             extra |= {"continue_final_message": True, "add_generation_prompt": False}
         try:

@@ -27,8 +27,9 @@ class EngineBackend:
         trace = {"traceparent": item.traceparent, "span_attributes": dict(item.span_attributes)}
         if not item.prefix:
             return GenerationRequest(messages=item.messages, params=params, **trace)
-        template = self.engine.tokenizer.chat_template  # the reply continues after the prefix
-        return GenerationRequest(prompt=template.render(item.messages) + item.prefix, params=params, **trace)
+        started = {"role": "assistant", "content": item.prefix}  # the reply continues after the prefix
+        return GenerationRequest(messages=(*item.messages, started), add_generation_prompt=False,
+                                 continue_final_message=True, params=params, **trace)
 
     def complete(self, items: Sequence[WorkItem]) -> Iterator[list[Completion]]:
         requests, runnable, refused = [], [], []

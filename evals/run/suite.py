@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from engine.placement import DEVICES, DTYPES
 from evals.errors import EvalInputError, first_problem
-from evals.golden.dataset import Example, sha256_text
+from evals.golden.dataset import Example, GoldenSet, sha256_text
 from evals.scorers import Scorer, build_scorer
 
 _JINJA = ImmutableSandboxedEnvironment(keep_trailing_newline=True)
@@ -115,6 +115,7 @@ class Suite(_Strict):
     epochs: int = Field(default=1, ge=1)
     concurrency: int = Field(default=32, ge=1)  # engine batch rows, or requests in flight to an endpoint
     timeout_s: float = Field(default=120.0, gt=0)  # per example, on an endpoint
+    max_error_rate: float = Field(default=1.0, ge=0, le=1)  # more failed generations: refused, exit 2 (all: always)
     slices: tuple[str, ...] = ()
     holdout: float = Field(default=0.2, ge=0, lt=1)
     holdout_salt: str = ""
@@ -143,6 +144,14 @@ class Suite(_Strict):
 
     def build_scorers(self) -> tuple[Scorer, ...]:
         return tuple(s.build() for s in self.scorers)
+
+    def check_slices(self, golden: GoldenSet) -> None:
+        """Every slice key must be a label some example carries: a typo would report one empty slice."""
+        labels = {key for ex in golden.examples for key in ex.labels}
+        for key in self.slices:
+            if key not in labels:
+                raise EvalInputError(f"no example in {golden.path} has the label {key!r} "
+                                     f"(they have: {', '.join(sorted(labels)) or 'none'})", field="slices")
 
 
 def load_suite(path: str | Path) -> Suite:

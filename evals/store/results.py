@@ -77,6 +77,25 @@ def finish_run(store: Store, run_id: str, summary: RunSummary, spans: Sequence[S
         insert_spans(con, spans)
 
 
+def mark_run(store: Store, run_id: str, status: str) -> None:
+    """running (again, on resume), failed or interrupted: a run whose process stopped is never left running."""
+    with store.write() as con:
+        con.execute("UPDATE runs SET status = ? WHERE run_id = ?", [status, run_id])
+
+
+def failure_counts(store: Store, run_id: str) -> tuple[int, int, str | None, dict[str, tuple[int, int, str | None]]]:
+    """Results, failed generations and the first failure; per judge: answers with a verdict, answers
+    judged, and the first problem."""
+    with store.read() as con:
+        results, errors, first = con.execute(
+            "SELECT count(*), count(error), min(error) FROM results WHERE run_id = ?", [run_id]).fetchall()[0]
+        judged = con.execute(
+            "SELECT judge_id, count(*) FILTER (WHERE outcome = 'scored'), count(*), "
+            "min(rationale) FILTER (WHERE outcome <> 'scored') FROM judgments "
+            "WHERE run_id = ? AND dimension = 'overall' GROUP BY judge_id", [run_id]).fetchall()
+    return results, errors, first, {j: (scored, calls, problem) for j, scored, calls, problem in judged}
+
+
 def pending_answers(store: Store, run_id: str, judge_id: str) -> list[Row]:
     """The run's successful answers this judge has not judged yet, with the spans they hang under."""
     cols = ("example_id", "epoch", "output", "trace_id", "span_id", "generation_span_id")

@@ -71,3 +71,16 @@ def test_the_installed_console_script_exits_2(tmp_path: Path) -> None:
 def test_tiny_model_generates_through_the_cli(capsys, tiny_gguf: Path) -> None:
     code, out, _ = run_cli(capsys, "generate", "hi", "--model", str(tiny_gguf), "--max-tokens", "5", "--temperature", "0")
     assert code == 0 and out.endswith("\n")
+
+
+def test_a_defect_of_goldgate_exits_3_with_its_traceback_never_1(capsys, monkeypatch, tmp_path) -> None:
+    import evals.cli.datasets
+
+    def broken(path):  # a bug deep inside a command, not bad input
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(evals.cli.datasets, "load_golden_set", broken)
+    code, _, err = run_cli(capsys, "datasets", "validate", str(tmp_path / "any.jsonl"))
+    assert code == 3
+    assert "Traceback" in err and "ZeroDivisionError: planted" in err
+    assert err.strip().splitlines()[-1].startswith("goldgate: internal error (exit 3)")

@@ -33,7 +33,7 @@ def test_retries_deadlines_errors_and_resume(capsys, tmp_path: Path) -> None:
         {"id": f"q{i}", "input": q, "expected": {"answer": "Paris"}} for i, q in enumerate(questions)])
     db = tmp_path / "gg.duckdb"
     with OpenAIStub(reply) as server:
-        suite = write_suite(tmp_path / "suite.yaml", golden, None, timeout_s=0.8, concurrency=2, engine=None,
+        suite = write_suite(tmp_path / "suite.yaml", golden, None, timeout_s=0.8, concurrency=2, engine=None, slices=None,
                             endpoint={"url": server.url, "model": "remote-model", "max_retries": 2})
         assert run_cli(capsys, "run", str(suite), "--db", str(db))[0] == 0
         run_id = Store(db).list_runs()[0]["run_id"]
@@ -55,3 +55,32 @@ def test_retries_deadlines_errors_and_resume(capsys, tmp_path: Path) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         after = con.execute("SELECT example_id, output, error FROM results ORDER BY example_id").fetchall()
     assert after == [(f"q{i}", "The answer is Paris.", None) for i in range(4)]
+
+
+def test_a_run_whose_every_request_failed_is_stored_and_then_refused_with_exit_2(capsys, tmp_path: Path) -> None:
+    golden = write_jsonl(tmp_path / "golden.jsonl", [
+        {"id": f"q{i}", "input": f"question {i}", "expected": {"answer": "Paris"}} for i in range(3)])
+    db = tmp_path / "gg.duckdb"
+    with OpenAIStub(lambda body, call: Reply(status=401)) as server:  # a wrong API key, on every request
+        suite = write_suite(tmp_path / "suite.yaml", golden, None, engine=None, slices=None,
+                            endpoint={"url": server.url, "model": "remote-model", "max_retries": 0})
+        code, _, err = run_cli(capsys, "run", str(suite), "--db", str(db))
+    assert code == 2 and "3 of 3 generations failed" in err and "AuthenticationError" in err
+    (run,) = Store(db).list_runs()
+    assert run["status"] == "completed"  # what happened is kept, to read; the exit code refuses it
+
+
+def test_a_share_of_failures_over_the_suites_limit_is_refused(capsys, tmp_path: Path) -> None:
+    golden = write_jsonl(tmp_path / "golden.jsonl", [
+        {"id": f"q{i}", "input": f"question {i}", "expected": {"answer": "Paris"}} for i in range(4)])
+
+    def reply(body: dict, call: int) -> Reply:
+        return Reply(status=400) if body["messages"][-1]["content"].endswith("0") else Reply(ANSWER)
+
+    with OpenAIStub(reply) as server:
+        for limit, expected in ((0.5, 0), (0.2, 2)):  # one of four failed: 0.25
+            suite = write_suite(tmp_path / f"suite-{limit}.yaml", golden, None, engine=None, max_error_rate=limit,
+                                slices=None,
+                                endpoint={"url": server.url, "model": "remote-model", "max_retries": 0})
+            code, _, err = run_cli(capsys, "run", str(suite), "--db", str(tmp_path / f"{limit}.duckdb"))
+            assert code == expected, err

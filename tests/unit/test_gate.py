@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 import yaml
@@ -16,6 +17,17 @@ from tests.cli_helpers import assert_one_line_error, run_cli
 from tests.synthetic_runs import golden_set, write_run
 
 SHIPPED_POLICY = Path(__file__).resolve().parents[2] / "datasets" / "general-v1" / "gate.yaml"
+
+
+@pytest.fixture
+def shipped_policy(tmp_path: Path) -> Path:
+    """general-v1's policy, naming only what the synthetic runs have (they score exact_match alone, on
+    intent slices): a policy that names a metric or slice the runs lack is refused."""
+    policy = yaml.safe_load(SHIPPED_POLICY.read_text())
+    policy |= {"metrics": ["exact_match"], "slices": {"all": policy["slices"]["all"]}}
+    path = tmp_path / "shipped-gate.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
 
 
 def noisy_copy(base: dict[str, float], rng: np.random.Generator, flips_each_way: int) -> dict[str, float]:
@@ -61,10 +73,10 @@ def policy_file(tmp_path: Path, **policy) -> Path:
     return path
 
 
-def test_planted_regression_fails_that_slice_and_only_that_slice(capsys, planted, tmp_path: Path) -> None:
+def test_planted_regression_fails_that_slice_and_only_that_slice(capsys, planted, shipped_policy, tmp_path: Path) -> None:
     db, a, b, _ = planted
     out = tmp_path / "out"
-    code, report, err = run_cli(capsys, "gate", "--candidate", b, "--baseline", a, "--policy", str(SHIPPED_POLICY),
+    code, report, err = run_cli(capsys, "gate", "--candidate", b, "--baseline", a, "--policy", str(shipped_policy),
                                 "--db", str(db), "--junit", str(out / "gate.xml"), "--json", str(out / "gate.json"))
     assert code == 1, err
     result = json.loads((out / "gate.json").read_text())
@@ -88,34 +100,34 @@ def test_compare_shows_the_drop_with_its_interval_and_flips(planted) -> None:
     assert flips["stayed_pass"] + flips["stayed_fail"] + len(flips["pass_to_fail"]) + len(flips["fail_to_pass"]) == 1000
 
 
-def test_noise_alone_passes(capsys, tmp_path: Path) -> None:
+def test_noise_alone_passes(capsys, shipped_policy, tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     golden = golden_set(tmp_path, 1000, 5)
     base = {ex.id: float(rng.random() < 0.75) for ex in golden.examples}
     store = Store(tmp_path / "gg.duckdb")
     write_run(store, golden, "a", base)
     write_run(store, golden, "b", noisy_copy(base, rng, 40))
-    code, report, _ = run_cli(capsys, "gate", "--candidate", "b", "--baseline", "a", "--policy", str(SHIPPED_POLICY),
+    code, report, _ = run_cli(capsys, "gate", "--candidate", "b", "--baseline", "a", "--policy", str(shipped_policy),
                               "--db", str(tmp_path / "gg.duckdb"))
     assert code == 0 and "passed" in report
 
 
-def test_a_guard_rail_alone_fails_and_is_named(capsys, planted, tmp_path: Path) -> None:
+def test_a_guard_rail_alone_fails_and_is_named(capsys, planted, shipped_policy, tmp_path: Path) -> None:
     db, a, _, slow = planted
     code, report, _ = run_cli(capsys, "gate", "--candidate", slow, "--baseline-tag", "main", "--policy",
-                              str(SHIPPED_POLICY), "--db", str(db))
+                              str(shipped_policy), "--db", str(db))
     assert code == 1
     failing = report.split("### Metrics")[0]
     assert "guard rail latency_p95_s" in failing and "exact_match @" not in failing
 
 
-def test_bad_policy_missing_runs_and_other_datasets_exit_2(capsys, planted, tmp_path: Path) -> None:
+def test_bad_policy_missing_runs_and_other_datasets_exit_2(capsys, planted, shipped_policy, tmp_path: Path) -> None:
     db, a, b, _ = planted
     bad = policy_file(tmp_path, max_drop=0.05, slices={"intent=s2": {"max_dorp": 0.1}})
     assert_one_line_error(*run_cli(capsys, "gate", "--candidate", b, "--baseline", a, "--policy", str(bad),
                                    "--db", str(db))[::2], str(bad), "slices.intent=s2.max_dorp")
     assert_one_line_error(*run_cli(capsys, "gate", "--candidate", "nope", "--baseline", a, "--policy",
-                                   str(SHIPPED_POLICY), "--db", str(db))[::2], "no run 'nope'")
+                                   str(shipped_policy), "--db", str(db))[::2], "no run 'nope'")
     (tmp_path / "other").mkdir()
     other = golden_set(tmp_path / "other", 10, 2)
     write_run(Store(db), other, "elsewhere", {ex.id: 1.0 for ex in other.examples})
@@ -155,3 +167,41 @@ def test_judge_metrics_gate_only_when_their_judges_are_calibrated() -> None:
     assert gated_metrics(c, policy, {"j1@m": 0.7, "j2@m": 0.65}) == {"exact_match", "j1@m/correct", "j2@m/correct",
                                                                       "ensemble/overall"}
     assert gated_metrics(c, policy, {"j1@m": None, "j2@m": 0.9}) == {"exact_match", "j2@m/correct"}
+
+
+@pytest.mark.parametrize(("policy", "field", "name"), [
+    ({"metrics": ["exact_mach"]}, "metrics", "exact_mach"),  # a typo would turn gating off
+    ({"slices": {"intent=s9": {"max_drop": 0.1}}}, "slices", "intent=s9"),
+])
+def test_a_policy_naming_what_the_runs_do_not_have_exits_2(capsys, planted, tmp_path: Path, policy, field,
+                                                            name) -> None:
+    db, a, b, _ = planted
+    path = policy_file(tmp_path, **policy)
+    code, _, err = run_cli(capsys, "gate", "--candidate", b, "--baseline", a, "--policy", str(path), "--db", str(db))
+    assert_one_line_error(code, err, str(path), field, repr(name))
+
+
+@pytest.mark.parametrize(("candidate", "status"), [(0.76, "pass"), (0.7599, "fail")])
+def test_a_drop_exactly_at_its_limit_is_within_it(candidate: float, status: str) -> None:
+    from evals.analysis.compare import Comparison, MetricDiff
+    from evals.analysis.gate import Policy, evaluate
+
+    d = MetricDiff("exact_match", "all", "all", 500, 0.81, candidate, candidate - 0.81, -0.09, -0.01, True,
+                   None, None, None, None)  # 0.81 - 0.76 is 0.05000000000000004 in floating point
+    (check,) = evaluate(Comparison("a", "b", "public", False, 500, [d]), Policy(max_drop=0.05), {})
+    assert check.status == status
+
+
+def test_the_candidate_and_the_baseline_can_both_be_named_by_tag(capsys, planted, shipped_policy) -> None:
+    db, a, b, _ = planted
+    store = Store(db)
+    with duckdb.connect(str(db)) as con:  # tag the planted candidate as a CI pipeline would have
+        con.execute("UPDATE runs SET tag = 'candidate' WHERE run_id = ?", [b])
+    by_id = run_cli(capsys, "gate", "--candidate", b, "--baseline", a, "--policy", str(shipped_policy),
+                    "--db", str(db))
+    by_tag = run_cli(capsys, "gate", "--candidate-tag", "candidate", "--baseline-tag", "main", "--policy",
+                     str(shipped_policy), "--db", str(db))
+    assert by_tag == by_id and by_tag[0] == 1
+    assert_one_line_error(*run_cli(capsys, "gate", "--candidate-tag", "nightly", "--baseline-tag", "main", "--policy",
+                                   str(shipped_policy), "--db", str(db))[::2], "--candidate-tag", "'nightly'")
+    assert [r["run_id"] for r in store.list_runs() if r["tag"] == "candidate"] == [b]

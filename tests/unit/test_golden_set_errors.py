@@ -125,3 +125,11 @@ def test_unknown_suite_key_names_its_line(capsys, tmp_path: Path, tiny_gguf: Pat
     line = 1 + suite.read_text().splitlines().index("  max_tokenz: 5")
     code, _, err = run_cli(capsys, "run", str(suite), "--db", str(tmp_path / "gg.duckdb"))
     assert_one_line_error(code, err, f"{suite}:{line}", "sampling.max_tokenz", "Extra inputs")
+
+
+def test_a_slice_key_no_example_has_names_the_suite(capsys, tmp_path: Path, tiny_gguf: Path,
+                                                    store_with_a_run: Path) -> None:
+    dataset = write_jsonl(tmp_path / "golden.jsonl", examples())
+    suite = write_suite(tmp_path / "suite.yaml", dataset, tiny_gguf, slices=["intent", "dificulty"])
+    code, err = run_on_a_copy(capsys, suite, store_with_a_run, tmp_path)
+    assert_one_line_error(code, err, str(suite), "slices", "'dificulty'", "difficulty")

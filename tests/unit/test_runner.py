@@ -81,7 +81,7 @@ def test_resume_after_an_interruption_finishes_with_nothing_lost_or_repeated(
         m.setattr(EngineBackend, "complete", stop_after_one_group)
         assert run_cli(capsys, "run", str(suite), "--db", str(cut_db))[0] == 130
     run_id = only_run(cut_db)
-    assert Store(cut_db).run_record(run_id)["status"] == "running"
+    assert Store(cut_db).run_record(run_id)["status"] == "interrupted"  # not left `running`: labelling works
     assert 0 < len(result_keys(cut_db, run_id)) < N * EPOCHS
 
     code, stdout, _ = run_cli(capsys, "run", "--resume", run_id, "--db", str(cut_db))
@@ -132,3 +132,24 @@ def test_resume_takes_no_suite_and_an_unknown_run_is_named(capsys, suite: Path, 
     assert_one_line_error(*run_cli(capsys, "run", str(suite), "--resume", "x", "--db", str(db))[::2], "--resume")
     assert_one_line_error(*run_cli(capsys, "run", "--resume", "nope", "--db", str(db))[::2], "no run 'nope'")
     assert_one_line_error(*run_cli(capsys, "run", str(suite), "--limit", "0", "--db", str(db))[::2], "--limit")
+
+
+def test_a_defect_mid_run_marks_the_run_failed_exits_3_and_resume_finishes_it(
+        capsys, suite: Path, tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "gg.duckdb"
+    original = EngineBackend.complete
+
+    def break_after_one_group(self, items):
+        groups = original(self, items)
+        yield next(groups)
+        raise RuntimeError("planted defect")
+
+    with monkeypatch.context() as m:
+        m.setattr(EngineBackend, "complete", break_after_one_group)
+        code, _, err = run_cli(capsys, "run", str(suite), "--db", str(db))
+    assert code == 3 and "planted defect" in err
+    run_id = only_run(db)
+    assert Store(db).run_record(run_id)["status"] == "failed"
+    assert run_cli(capsys, "run", "--resume", run_id, "--db", str(db))[0] == 0
+    assert Store(db).run_record(run_id)["status"] == "completed"
+    assert len(result_keys(db, run_id)) == N * EPOCHS

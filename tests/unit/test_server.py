@@ -4,11 +4,13 @@ OpenAI's error shapes and codes, API keys, a full queue, and the engine's gauges
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import openai
 import pytest
 
+from engine import GenerationRequest, SamplingParams
 from engine.async_engine import AsyncEngine
 from engine.engine import Engine
 from tests.serving import app_in_thread, engine_gauges
@@ -121,3 +123,93 @@ def test_metrics_show_the_engine_state(server) -> None:
     assert gauges["goldgate_engine_kv_blocks_used"] == 0
     assert gauges["goldgate_engine_kv_blocks_free"] == 4096 // 16
     assert gauges["goldgate_engine_requests_running"] == 0
+
+
+def test_a_reply_started_for_the_model_is_continued_as_the_engine_continues_it(server, tiny_engine) -> None:
+    """vLLM's `continue_final_message`, which the harness's judges send: the answer goes on from the
+    assistant's started reply, exactly as the engine generates from the same prompt."""
+    question = ({"role": "user", "content": "Grade this."},)
+    started = {"role": "assistant", "content": '{"rationale": "'}
+    body = chat_body(tiny_engine, messages=[*question, started], max_tokens=6, temperature=0,
+                     continue_final_message=True, add_generation_prompt=False)
+    response = httpx.post(f"{server}/v1/chat/completions", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    prompt = tiny_engine.tokenizer.chat_template.render(question) + started["content"]
+    (expected,) = tiny_engine.generate([GenerationRequest(prompt=prompt, params=SamplingParams(temperature=0,
+                                                                                               max_tokens=6))])
+    assert response.json()["choices"][0]["message"]["content"] == expected.text
+
+
+@pytest.mark.parametrize("change", [{"add_generation_prompt": True},
+                                    {"messages": [{"role": "user", "content": "hi"}]}])
+def test_continuing_needs_an_assistant_message_last_and_no_new_turn(server, tiny_engine, change) -> None:
+    body = chat_body(tiny_engine, messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Su"}],
+                     continue_final_message=True, add_generation_prompt=False)
+    response = httpx.post(f"{server}/v1/chat/completions", json={**body, **change}, timeout=30)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "continue_final_message"
+
+
+def test_a_body_over_the_limit_is_answered_413_before_it_is_parsed(tiny_engine, memory) -> None:
+    with app_in_thread(AsyncEngine(tiny_engine), memory.tel, max_body_bytes=10_000) as url:
+        big = chat_body(tiny_engine, messages=[{"role": "user", "content": "x" * 20_000}])
+        declared = httpx.post(f"{url}/v1/chat/completions", json=big, timeout=30)
+
+        def chunks():  # no Content-Length: the limit is counted as the body arrives
+            yield b'{"model": "m", "messages": [{"role": "user", "content": "'
+            for _ in range(20):
+                yield b"y" * 1000
+            yield b'"}]}'
+        streamed = httpx.post(f"{url}/v1/chat/completions", content=chunks(), timeout=30)
+        small = httpx.post(f"{url}/v1/chat/completions", json=chat_body(tiny_engine), timeout=30)
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        error = response.json()["error"]
+        assert error["code"] == "request_too_large" and "10000 bytes" in error["message"]
+    assert small.status_code == 200  # under the limit, served as before
+
+
+def test_whole_answer_clients_that_hang_up_are_cancelled_and_free_their_blocks(tiny_gguf) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.server.app import DISCONNECT_POLL_S
+
+    memory = MemoryTelemetry()
+    engine = Engine.load(tiny_gguf, device="cpu", max_batch_size=4, kv_cache_tokens=4096, telemetry=memory.tel)
+    with app_in_thread(AsyncEngine(engine, max_waiting=64), memory.tel) as url:
+        def hang_up(_: int) -> None:
+            with pytest.raises(httpx.TimeoutException):
+                httpx.post(f"{url}/v1/chat/completions", json=chat_body(engine, max_tokens=32), timeout=0.5)
+
+        with engine.core.paused():  # nothing generates, as behind a long queue, while 40 clients give up
+            with ThreadPoolExecutor(40) as pool:
+                list(pool.map(hang_up, range(40)))
+            time.sleep(4 * DISCONNECT_POLL_S)  # each handler notices its client has gone
+        deadline = time.monotonic() + 10
+        while (s := engine.stats()).running or s.waiting or s.kv_blocks_used:
+            assert time.monotonic() < deadline, s
+            time.sleep(0.05)
+        generations = memory.finished("chat ", wait_for=40)
+    reasons = [g.attributes["gen_ai.response.finish_reasons"][0] for g in generations if g.kind.name == "INTERNAL"]
+    assert reasons == ["cancelled"] * 40  # none was generated for a client that had gone
+
+
+def test_the_prompt_is_templated_and_tokenised_off_the_event_loop(tiny_engine, memory, monkeypatch) -> None:
+    """A huge prompt then keeps a worker thread busy, never the loop that answers /health and every client."""
+    on_loop = []
+    prepare = tiny_engine.prepare
+
+    def watched(*args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # no event loop runs on this thread
+            on_loop.append(False)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(tiny_engine, "prepare", watched)
+    with app_in_thread(AsyncEngine(tiny_engine), memory.tel) as url:
+        for stream in (False, True):
+            response = httpx.post(f"{url}/v1/chat/completions", json=chat_body(tiny_engine, stream=stream), timeout=30)
+            assert response.status_code == 200
+    assert on_loop == [False, False]

@@ -99,3 +99,13 @@ def test_a_version_1_store_is_migrated_with_its_rows_kept(finished_run, tmp_path
     assert new["results"] == [(None, None, None)] * len(before["results"])  # version 3 columns start empty
     assert new["spans"] == [(None, None)] * len(before["spans"])
     assert before["spans"], "the run wrote spans"
+
+
+def test_runs_take_db_before_or_after_the_action(capsys, monkeypatch, finished_run, tmp_path: Path) -> None:
+    db, run_id = finished_run
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that the table does not wrap the id
+    for args in (["runs", "--db", str(db), "list"], ["runs", "list", "--db", str(db)]):
+        assert main(args) == 0
+        assert run_id in capsys.readouterr().out
+    assert main(["runs", "export", run_id, "--out", str(tmp_path / "x"), "--db", str(db)]) == 0
+    assert (tmp_path / "x" / "manifest.json").exists()
