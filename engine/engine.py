@@ -86,6 +86,15 @@ class Engine:
                 "preemptions": s.preemptions_total}
 
     def render_prompt(self, request: GenerationRequest) -> str:
+        text = self._render(request)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:  # a lone surrogate, from a JSON escape such as "\ud800"
+            raise InvalidRequestError.for_field("prompt" if request.prompt is not None else "messages",
+                                                f"is not valid Unicode at character {e.start}") from None
+        return text
+
+    def _render(self, request: GenerationRequest) -> str:
         if (request.prompt is None) == (request.messages is None):
             raise InvalidRequestError("request: give exactly one of 'prompt' and 'messages'")
         if request.prompt is not None:

@@ -128,6 +128,7 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
     suite, limit = suite_from_args(args, store)
     golden = load_golden_set(suite.dataset)  # every line checked before anything is generated or stored
     try:
+        suite.check_prompt(golden)
         suite.check_slices(golden)
     except EvalInputError as e:
         raise EvalInputError(e.detail, file=args.suite, field=e.field) from None

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -15,7 +16,7 @@ from evals.errors import EvalInputError, first_problem
 from evals.golden.dataset import Example, GoldenSet, sha256_text
 from evals.scorers import Scorer, build_scorer
 
-_JINJA = ImmutableSandboxedEnvironment(keep_trailing_newline=True)
+_JINJA = ImmutableSandboxedEnvironment(keep_trailing_newline=True, undefined=StrictUndefined)  # a typo is an error
 
 
 class _Strict(BaseModel):
@@ -49,7 +50,7 @@ class SamplingConfig(_Strict):
     top_p: float = Field(default=1.0, gt=0, le=1)
     top_k: int = Field(default=0, ge=0)
     max_tokens: int = Field(default=128, ge=1)
-    seed: int | None = 0
+    seed: int | None = Field(default=0, ge=0, lt=2**63)  # what a torch generator takes
     stop: tuple[str, ...] = ()
 
     @property
@@ -67,7 +68,10 @@ class PromptConfig(_Strict):
     @field_validator("user")
     @classmethod
     def _parses(cls, v: str) -> str:
-        _JINJA.from_string(v)
+        try:
+            _JINJA.from_string(v)
+        except TemplateError as e:
+            raise ValueError(f"not a valid template: {e}") from None
         return v
 
     @property
@@ -144,6 +148,16 @@ class Suite(_Strict):
 
     def build_scorers(self) -> tuple[Scorer, ...]:
         return tuple(s.build() for s in self.scorers)
+
+    def check_prompt(self, golden: GoldenSet) -> None:
+        """The prompt template rendered once, on the first example, before any row is written."""
+        first = next((ex for ex in golden.examples if isinstance(ex.input, str)), None)
+        if first is None:
+            return
+        try:
+            self.prompt.messages(first)
+        except TemplateError as e:
+            raise EvalInputError(f"cannot render on example {first.id!r}: {e}", field="prompt.user") from None
 
     def check_slices(self, golden: GoldenSet) -> None:
         """Every slice key must be a label some example carries: a typo would report one empty slice."""

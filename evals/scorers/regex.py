@@ -19,7 +19,10 @@ class Regex(Scorer):
     @classmethod
     def _compiles(cls, v: str | None) -> str | None:
         if v is not None:
-            re.compile(v)
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression: {e}") from None
         return v
 
     def applies(self, expected: Expected) -> bool:

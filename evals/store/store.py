@@ -143,6 +143,8 @@ class Store:
     def export_run(self, run_id: str, folder: Path) -> list[Path]:
         """One Parquet file per table, plus a manifest with the schema version."""
         self.run_record(run_id)
+        if folder.exists() and not folder.is_dir():
+            raise EvalInputError("is a file; give a folder to write the export into", file=folder, field="--out")
         folder.mkdir(parents=True, exist_ok=True)
         files = []
         with self.read() as con:
@@ -156,6 +158,8 @@ class Store:
         return [*files, manifest]
 
     def import_run(self, folder: Path) -> str:
+        if not folder.is_dir():
+            raise EvalInputError("not a folder; give the folder `goldgate runs export` wrote", file=folder)
         manifest = folder / "manifest.json"
         try:
             meta = json.loads(manifest.read_text())
@@ -171,6 +175,10 @@ class Store:
         if missing:
             raise EvalInputError(f"missing {', '.join(t + '.parquet' for t in missing)}", file=folder)
         tables = _migrated_export(folder, version)
+        found = {table: set(rows.column("run_id").to_pylist()) for table, rows in tables.items()}
+        if found["runs"] != {run_id} or any(ids - {run_id} for ids in found.values()):
+            raise EvalInputError(f"the manifest names run {run_id!r}, the Parquet files hold "
+                                 f"{sorted(set().union(*found.values()))}", file=manifest, field="run_id")
         with self.write() as con:
             if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0]:
                 raise EvalInputError(f"run {run_id!r} is already in the store", file=self.path)

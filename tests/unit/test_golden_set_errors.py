@@ -133,3 +133,23 @@ def test_a_slice_key_no_example_has_names_the_suite(capsys, tmp_path: Path, tiny
     suite = write_suite(tmp_path / "suite.yaml", dataset, tiny_gguf, slices=["intent", "dificulty"])
     code, err = run_on_a_copy(capsys, suite, store_with_a_run, tmp_path)
     assert_one_line_error(code, err, str(suite), "slices", "'dificulty'", "difficulty")
+
+
+SUITE_MISTAKES = {  # each was a traceback and exit 1 once; now exit 2 naming the field, before any row
+    "regex that does not compile": ({"scorers": [{"regex": {"pattern": "(unclosed"}}]}, "scorers.0",
+                                    "not a valid regular expression"),
+    "template that does not parse": ({"prompt": {"user": "{{ input "}}, "prompt.user", "not a valid template"),
+    "template naming an undefined variable": ({"prompt": {"user": "{{ inptu }}"}}, "prompt.user", "'inptu'"),
+    "seed out of range": ({"sampling": {"temperature": 0.7, "seed": 2**70, "max_tokens": 4}}, "sampling.seed",
+                          "less than"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SUITE_MISTAKES))
+def test_a_suite_mistake_exits_2_before_anything_is_stored(case: str, capsys, tmp_path: Path, tiny_gguf: Path,
+                                                           store_with_a_run: Path) -> None:
+    fields, field, what = SUITE_MISTAKES[case]
+    dataset = write_jsonl(tmp_path / "golden.jsonl", examples())
+    suite = write_suite(tmp_path / "suite.yaml", dataset, tiny_gguf, **fields)
+    code, err = run_on_a_copy(capsys, suite, store_with_a_run, tmp_path)
+    assert_one_line_error(code, err, str(suite), field, what)

@@ -52,6 +52,9 @@ BAD_BODIES = [
     ("n other than 1", {"n": 3}, "n"),
     ("empty stop string", {"stop": [""]}, "stop"),
     ("a role that does not exist", {"messages": [{"role": "wizard", "content": "hi"}]}, "role"),
+    ("seed out of range", {"seed": 2**70}, "seed"),
+    ("text that is not valid Unicode", b'{"model": "MODEL", "messages": [{"role": "user", "content": "a\\ud800b"}]}',
+     "not valid Unicode"),
 ]
 
 
@@ -59,8 +62,8 @@ BAD_BODIES = [
 def test_bad_requests_get_a_400_naming_what_was_wrong_and_the_server_keeps_serving(
         server, tiny_engine, name, change, phrase) -> None:
     if isinstance(change, bytes):
-        response = httpx.post(f"{server}/v1/chat/completions", content=change,
-                              headers={"content-type": "application/json"})
+        body = change.replace(b"MODEL", tiny_engine.model_id.encode())
+        response = httpx.post(f"{server}/v1/chat/completions", content=body, headers={"content-type": "application/json"})
     else:
         response = httpx.post(f"{server}/v1/chat/completions", json=chat_body(tiny_engine, **change))
     assert response.status_code == 400, response.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -109,3 +110,25 @@ def test_runs_take_db_before_or_after_the_action(capsys, monkeypatch, finished_r
         assert run_id in capsys.readouterr().out
     assert main(["runs", "export", run_id, "--out", str(tmp_path / "x"), "--db", str(db)]) == 0
     assert (tmp_path / "x" / "manifest.json").exists()
+
+
+def test_export_and_import_refuse_a_file_where_a_folder_belongs(finished_run, tmp_path: Path) -> None:
+    db, run_id = finished_run
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    with pytest.raises(EvalInputError, match="a-file: --out: is a file"):
+        Store(db).export_run(run_id, a_file)
+    with pytest.raises(EvalInputError, match="a-file: not a folder"):
+        Store(tmp_path / "other.duckdb").import_run(a_file)
+
+
+def test_an_import_whose_manifest_contradicts_its_data_is_refused_and_stores_nothing(finished_run,
+                                                                                     tmp_path: Path) -> None:
+    db, run_id = finished_run
+    folder = tmp_path / "export"
+    Store(db).export_run(run_id, folder)
+    (folder / "manifest.json").write_text(json.dumps({"run_id": "someone-else", "schema_version": SCHEMA_VERSION}))
+    other = tmp_path / "other.duckdb"
+    with pytest.raises(EvalInputError, match="run_id: the manifest names run 'someone-else'"):
+        Store(other).import_run(folder)
+    assert not other.exists() or Store(other).list_runs() == []
