@@ -16,9 +16,18 @@ class EvalInputError(Exception):
 
     def __init__(self, detail: str, *, file: str | Path | None = None, line: int | None = None,
                  field: str | None = None) -> None:
+        if field is not None and not field.isprintable():  # a key with a newline or a control character in it
+            field = repr(field)
         self.file, self.line, self.field, self.detail = file, line, field, detail
         where = ":".join(str(x) for x in (file, line) if x is not None)
         super().__init__(": ".join(x for x in (where, field, detail) if x))
+
+    @classmethod
+    def from_yaml(cls, error: Exception, *, file: str | Path) -> "EvalInputError":
+        """A YAML parser's complaint on one line: what is wrong, at the line where it noticed."""
+        mark = getattr(error, "problem_mark", None)
+        return cls(f"not valid YAML: {getattr(error, 'problem', None) or error}", file=file,
+                   line=mark.line + 1 if mark else None)
 
     @classmethod
     def from_validation(cls, error: ValidationError, *, file: str | Path | None = None,

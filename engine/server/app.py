@@ -11,6 +11,7 @@ from typing import AsyncIterator
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -19,7 +20,7 @@ from engine.errors import InvalidRequestError
 from engine.request import GenerationRequest, GenerationResult
 from engine.sampling_params import SamplingParams
 from engine.server import responses
-from engine.server.errors import error_response, validation_error
+from engine.server.errors import error_response, http_error, validation_error
 from engine.server.defaults import MAX_BODY_BYTES
 from engine.server.limits import BodyLimitMiddleware
 from engine.server.protocol import ChatCompletionRequest, CompletionRequest, SamplingFields
@@ -54,6 +55,7 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
 
     app = FastAPI(title="goldgate", docs_url=None, redoc_url=None)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(ApiError, lambda _, e: e.response)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(TracingMiddleware, telemetry=telemetry, model=model,  # outermost: a 413 has its span

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 
 def error_response(status: int, message: str, *, kind: str = "invalid_request_error", param: str | None = None,
@@ -28,3 +29,9 @@ async def validation_error(_: Request, exc: RequestValidationError) -> JSONRespo
     if "input" in first and first.get("type") != "model_attributes_type":
         detail += f", got {first['input']!r:.80}"
     return error_response(400, f"{param or 'body'}: {detail}", param=param)
+
+
+async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's own answers (an unknown route, a wrong method) in OpenAI's shape too."""
+    return error_response(exc.status_code, f"{exc.detail}", code="not_found" if exc.status_code == 404 else None,
+                          headers=getattr(exc, "headers", None))

@@ -51,8 +51,10 @@ def load_policy(path: str | Path) -> Policy:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, IsADirectoryError):
         raise EvalInputError("no such policy file", file=path) from None
+    except UnicodeDecodeError as e:
+        raise EvalInputError(f"invalid UTF-8 at byte {e.start}", file=path) from None
     except yaml.YAMLError as e:
-        raise EvalInputError(f"not valid YAML: {e}", file=path) from None
+        raise EvalInputError.from_yaml(e, file=path) from None
     try:
         return Policy.model_validate(raw or {})
     except ValidationError as e:

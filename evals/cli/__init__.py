@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     try:
         return args.handler(args, settings)
     except (EngineError, EvalInputError, UsageError) as e:
-        print(f"goldgate: error: {e}", file=sys.stderr)
+        print(f"goldgate: error: {' '.join(str(e).splitlines())}", file=sys.stderr)  # one line, always
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -83,8 +83,10 @@ def load_judge_prompt(path: str | Path) -> JudgePrompt:
     try:
         raw = yaml.safe_load(data.decode("utf-8"))
         spec = JudgeSpec.model_validate(raw)
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
-        raise EvalInputError(f"not a readable YAML judge prompt: {e}", file=path) from None
+    except UnicodeDecodeError as e:
+        raise EvalInputError(f"invalid UTF-8 at byte {e.start}", file=path) from None
+    except yaml.YAMLError as e:
+        raise EvalInputError.from_yaml(e, file=path) from None
     except ValidationError as e:
         raise EvalInputError.from_validation(e, file=path) from None
     except Exception as e:  # a template that does not parse

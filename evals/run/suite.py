@@ -181,9 +181,7 @@ def load_suite(path: str | Path) -> Suite:
         root = yaml.compose(text)
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise EvalInputError(f"not valid YAML: {getattr(e, 'problem', e)}", file=path,
-                             line=mark.line + 1 if mark else None) from None
+        raise EvalInputError.from_yaml(e, file=path) from None
     if not isinstance(raw, dict):
         raise EvalInputError("a suite must be a YAML mapping", file=path, line=1)
     try:
