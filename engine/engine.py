@@ -123,7 +123,13 @@ class Engine:
         """The engine's sequence for `request` (not yet submitted); raises InvalidRequestError if refused.
         `fit_max_tokens` cuts max_tokens to what the context window leaves; without it, that is an error."""
         arrived = time.perf_counter()
-        ids = self.tokenizer.encode(self.render_prompt(request))
+        text = self.render_prompt(request)
+        at_least = len(text.encode("utf-8")) // self.tokenizer.max_token_bytes
+        if at_least >= self.context_window:  # refused before seconds of tokenising a huge body
+            raise ContextLengthError(
+                f"prompt is at least {at_least} tokens ({len(text)} characters); the context window of "
+                f"{self.model_id} is {self.context_window} tokens")
+        ids = self.tokenizer.encode(text)
         if len(ids) >= self.context_window:
             raise ContextLengthError(
                 f"prompt is {len(ids)} tokens; the context window of {self.model_id} is {self.context_window} "

@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from engine import GenerationRequest, SamplingParams
+from engine import ContextLengthError, GenerationRequest, SamplingParams
 from engine.async_engine import AsyncEngine
 from engine.engine import Engine
 from tests.serving import app_in_thread, engine_gauges
@@ -216,3 +216,17 @@ def test_the_prompt_is_templated_and_tokenised_off_the_event_loop(tiny_engine, m
             response = httpx.post(f"{url}/v1/chat/completions", json=chat_body(tiny_engine, stream=stream), timeout=30)
             assert response.status_code == 200
     assert on_loop == [False, False]
+
+
+def test_a_body_too_long_for_any_tokenisation_to_fit_is_refused_without_tokenising_it(tiny_engine, monkeypatch) -> None:
+    """Each token covers at most `max_token_bytes`, so a long enough text cannot fit the context window
+    however it tokenises: refused at once instead of after seconds of tokenising (a 4 MiB body took 3.3 s)."""
+    limit = tiny_engine.context_window * tiny_engine.tokenizer.max_token_bytes
+    encoded = []
+    monkeypatch.setattr(tiny_engine.tokenizer, "encode", lambda text: encoded.append(len(text)) or [1] * 3)
+    huge = GenerationRequest(prompt="x" * (limit + 1), params=SamplingParams(max_tokens=1))
+    with pytest.raises(ContextLengthError, match="prompt is at least"):
+        tiny_engine.validate(huge)
+    assert encoded == []
+    tiny_engine.validate(GenerationRequest(prompt="x" * (limit // 2), params=SamplingParams(max_tokens=1)))
+    assert encoded == [limit // 2]  # below the bound, the tokenizer decides
