@@ -25,6 +25,16 @@ class Message(BaseModel):
     content: str
 
 
+def valid_pattern(v: str | None) -> str | None:
+    """A pydantic check: `v` compiles as a regular expression (else a message naming the problem)."""
+    if v is not None:
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise ValueError(f"not a valid regular expression: {e}") from None
+    return v
+
+
 class Expected(BaseModel):
     """What a right answer looks like; each scorer reads the fields it needs and skips examples without them."""
 
@@ -38,15 +48,7 @@ class Expected(BaseModel):
     choices: tuple[str, ...] | None = None  # the options of a multiple-choice question; `answer` is one of them
     should_refuse: bool | None = None
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"not a valid regular expression: {e}") from None
-        return v
+    _compiles = field_validator("pattern")(valid_pattern)
 
     @field_validator("json_schema")
     @classmethod

@@ -6,7 +6,7 @@ import re
 
 from pydantic import field_validator
 
-from evals.golden.dataset import Expected
+from evals.golden.dataset import Expected, valid_pattern
 from evals.scorers.base import Score, Scorer, binary
 
 
@@ -15,15 +15,7 @@ class Regex(Scorer):
     pattern: str | None = None  # one pattern for every example (e.g. "one line only")
     ignore_case: bool = False
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"not a valid regular expression: {e}") from None
-        return v
+    _compiles = field_validator("pattern")(valid_pattern)
 
     def applies(self, expected: Expected) -> bool:
         return self.pattern is not None or expected.pattern is not None
