@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import GenerationRequest, InvalidRequestError, SamplingParams
-from evals.cli.common import add_placement_options, load_engine
+from evals.cli.common import add_placement_options, configure_telemetry, load_engine
 from evals.settings import Settings
+
+if TYPE_CHECKING:
+    from telemetry import Telemetry
 
 
 def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
@@ -24,6 +29,7 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--stream", action="store_true", help="print tokens as they are generated")
     add_placement_options(p)
     p.add_argument("-v", "--verbose", action="store_true", help="print token counts and timings to stderr")
+    p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append the generation's span to this file")
     p.set_defaults(handler=handle)
 
 
@@ -36,8 +42,18 @@ def sampling_from_args(args: argparse.Namespace) -> SamplingParams:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
+    """The generation is a span like any other (to the collector `OTEL_*` names, or `--spans-jsonl`)."""
     params = sampling_from_args(args)
-    engine = load_engine(args.model, settings, device=args.device, dtype=args.dtype)
+    tel = configure_telemetry(settings, service_name="goldgate-generate", jsonl_path=args.spans_jsonl)
+    try:
+        _generate(args, settings, params, tel)
+    finally:
+        tel.shutdown()
+    return 0
+
+
+def _generate(args: argparse.Namespace, settings: Settings, params: SamplingParams, tel: Telemetry) -> None:
+    engine = load_engine(args.model, settings, device=args.device, dtype=args.dtype, telemetry=tel)
     messages = ({"role": "system", "content": args.system},) if args.system else ()
     request = GenerationRequest(messages=(*messages, {"role": "user", "content": args.prompt}), params=params)
     if args.stream:
@@ -53,4 +69,3 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         print(f"[{u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, finish {result.finish_reason}, "
               f"first token {t.time_to_first_token_s * 1000:.0f} ms, "
               f"{1 / max(t.time_per_output_token_s(u.completion_tokens), 1e-9):.1f} tok/s]", file=sys.stderr)
-    return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -84,3 +85,12 @@ def test_a_defect_of_goldgate_exits_3_with_its_traceback_never_1(capsys, monkeyp
     assert code == 3
     assert "Traceback" in err and "ZeroDivisionError: planted" in err
     assert err.strip().splitlines()[-1].startswith("goldgate: internal error (exit 3)")
+
+
+def test_generate_exports_its_generation_as_a_span(capsys, tmp_path, tiny_gguf) -> None:
+    spans = tmp_path / "spans.jsonl"
+    code, out, err = run_cli(capsys, "generate", "hi", "--model", str(tiny_gguf), "--max-tokens", "3", "--device",
+                             "cpu", "--spans-jsonl", str(spans))
+    assert code == 0, err
+    (span,) = [json.loads(line) for line in spans.read_text().splitlines()]
+    assert span["name"].startswith("chat ") and span["attributes"]["gen_ai.usage.output_tokens"] == 3
