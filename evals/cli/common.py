@@ -18,14 +18,14 @@ if TYPE_CHECKING:
     from telemetry.sinks import SpanRowBuffer
 
 
-def add_db_option(p: argparse.ArgumentParser, settings: Settings, help_: str = "the DuckDB store", *,
-                  inherited: bool = False) -> None:
+def add_db_option(p: argparse.ArgumentParser, settings: Settings, *, inherited: bool = False) -> None:
     """`--db`; `inherited` for an action's own parser (`runs list --db X`), where it only overrides the
     value its command took (`runs --db X list`)."""
     if inherited:
-        p.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=f"{help_} (as before the action)")
+        p.add_argument("--db", type=Path, default=argparse.SUPPRESS, help="the DuckDB store (as before the action)")
     else:
-        p.add_argument("--db", type=Path, default=settings.db, help=f"{help_} (default: %(default)s, or $GOLDGATE_DB)")
+        p.add_argument("--db", type=Path, default=settings.db,
+                       help="the DuckDB store (default: %(default)s, or $GOLDGATE_DB)")
 
 
 def add_placement_options(p: argparse.ArgumentParser) -> None:
@@ -52,8 +52,8 @@ def load_engine(model: str | None, settings: Settings, *, device: str = "auto", 
     """The engine on `model`; a bad device or dtype names its flag (`--device`) or suite field
     (`engine.device`, with `flag_prefix="engine."`)."""
     from engine import InvalidRequestError
-    from engine.engine import Engine
     from engine.devices import resolve
+    from engine.engine import Engine
 
     try:
         resolved_device, resolved_dtype = resolve(device, dtype)
@@ -72,3 +72,5 @@ def configure_telemetry(settings: Settings, *, service_name: str, prometheus: bo
                          span_rows=span_rows, jsonl_path=jsonl_path)
     except TelemetryConfigError as e:
         raise UsageError(str(e)) from None
+    except OSError as e:  # the JSONL sink's folder cannot be made
+        raise UsageError(f"--spans-jsonl: cannot write {jsonl_path}: {e.strerror}") from None

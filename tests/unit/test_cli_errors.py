@@ -94,3 +94,10 @@ def test_generate_exports_its_generation_as_a_span(capsys, tmp_path, tiny_gguf) 
     assert code == 0, err
     (span,) = [json.loads(line) for line in spans.read_text().splitlines()]
     assert span["name"].startswith("chat ") and span["attributes"]["gen_ai.usage.output_tokens"] == 3
+
+
+def test_a_spans_file_that_cannot_be_written_is_bad_input(capsys, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, _, err = run_cli(capsys, "generate", "hi", "--spans-jsonl", str(blocker / "spans.jsonl"))
+    assert_one_line_error(code, err, "--spans-jsonl", "a-file")
