@@ -86,15 +86,6 @@ class Engine:
                 "preemptions": s.preemptions_total}
 
     def render_prompt(self, request: GenerationRequest) -> str:
-        text = self._render(request)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as e:  # a lone surrogate, from a JSON escape such as "\ud800"
-            raise InvalidRequestError.for_field("prompt" if request.prompt is not None else "messages",
-                                                f"is not valid Unicode at character {e.start}") from None
-        return text
-
-    def _render(self, request: GenerationRequest) -> str:
         if (request.prompt is None) == (request.messages is None):
             raise InvalidRequestError("request: give exactly one of 'prompt' and 'messages'")
         if request.prompt is not None:
@@ -124,7 +115,12 @@ class Engine:
         `fit_max_tokens` cuts max_tokens to what the context window leaves; without it, that is an error."""
         arrived = time.perf_counter()
         text = self.render_prompt(request)
-        at_least = len(text.encode("utf-8")) // self.tokenizer.max_token_bytes
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as e:  # a lone surrogate, from a JSON escape such as "\ud800"
+            raise InvalidRequestError.for_field("prompt" if request.prompt is not None else "messages",
+                                                f"is not valid Unicode at character {e.start}") from None
+        at_least = size // self.tokenizer.max_token_bytes
         if at_least >= self.context_window:  # refused before seconds of tokenising a huge body
             raise ContextLengthError(
                 f"prompt is at least {at_least} tokens ({len(text)} characters); the context window of "

@@ -22,6 +22,10 @@ class EvalInputError(Exception):
         where = ":".join(str(x) for x in (file, line) if x is not None)
         super().__init__(": ".join(x for x in (where, field, detail) if x))
 
+    def in_file(self, file: str | Path) -> "EvalInputError":
+        """The same complaint, placed in the file it is about (a check that ran on what was read from it)."""
+        return EvalInputError(self.detail, file=file, line=self.line, field=self.field)
+
     @classmethod
     def from_yaml(cls, error: Exception, *, file: str | Path) -> "EvalInputError":
         """A YAML parser's complaint on one line: what is wrong, at the line where it noticed."""

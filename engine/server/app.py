@@ -20,8 +20,8 @@ from engine.errors import InvalidRequestError
 from engine.request import GenerationRequest, GenerationResult
 from engine.sampling_params import SamplingParams
 from engine.server import responses
-from engine.server.errors import error_response, http_error, validation_error
 from engine.server.defaults import MAX_BODY_BYTES
+from engine.server.errors import error_response, http_error, validation_error
 from engine.server.limits import BodyLimitMiddleware
 from engine.server.protocol import ChatCompletionRequest, CompletionRequest, SamplingFields
 from engine.server.tracing import TracingMiddleware
@@ -96,7 +96,8 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
                                     stop=body.stop_tuple(), max_tokens=max_tokens or engine.engine.context_window)
             stream = await engine.submit_off_loop(
                 GenerationRequest(prompt=prompt, messages=messages, **(chat or {}), params=params,
-                                  stream=body.stream, request_id=f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}",
+                                  stream=body.stream,
+                                  request_id=f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}",
                                   traceparent=traceparent(request.state.server_span),
                                   span_attributes=server_attributes_of(*(request.scope.get("server") or ("", 0)))),
                 fit_max_tokens=max_tokens is None)

@@ -61,8 +61,9 @@ class Comparison:
     guard_rails: list[GuardRail] = field(default_factory=list)
 
 
-def _values(store: Store, run_id: str, split: str) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
-    record = store.run_record(run_id)
+def _values(store: Store, record: dict[str, Any], split: str
+            ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, str]]]:
+    run_id = record["run_id"]
     if record["status"] != "completed":
         raise EvalInputError(f"run {run_id} is still {record['status']}; finish it with --resume", field="run")
     by_metric: dict[str, dict[str, float]] = defaultdict(dict)
@@ -90,7 +91,7 @@ def compare(store: Store, run_a: str, run_b: str, *, split: str = "public", allo
             n_resamples: int = 10_000) -> Comparison:
     rec_a, rec_b = store.run_record(run_a), store.run_record(run_b)
     shared_only = check_comparable(rec_a, rec_b, allow_different)
-    (va, labels), (vb, _) = _values(store, run_a, split), _values(store, run_b, split)
+    (va, labels), (vb, _) = _values(store, rec_a, split), _values(store, rec_b, split)
     slices = tuple(rec_a["settings"]["suite"]["slices"])
     noise = _noise(store, rec_a, split, slices)
     out = Comparison(run_a, run_b, split, shared_only, len(set(labels)))

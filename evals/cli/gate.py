@@ -58,7 +58,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     try:
         checks = evaluate(c, policy, kappas)
     except EvalInputError as e:  # a metric or slice the policy names that the runs do not have
-        raise EvalInputError(e.detail, file=args.policy, field=e.field) from None
+        raise e.in_file(args.policy) from None
     report = markdown(c, checks)
     print(report, end="")
     for path, text in ((args.markdown, report), (args.junit, junit(checks) if args.junit else ""),

@@ -11,6 +11,7 @@ from evals.errors import EvalInputError
 from evals.settings import Settings
 
 if TYPE_CHECKING:
+    from engine.engine import Engine
     from evals.judges.judge import Judge
     from evals.run.suite import Suite
     from evals.run.work import Backend
@@ -65,9 +66,14 @@ def make_backend(suite: Suite, settings: Settings, tel: Telemetry | None = None)
                                api_key=settings.secret(suite.endpoint.api_key_env))
     from evals.run.engine_backend import EngineBackend
 
-    engine = load_engine(suite.model, settings, device=suite.engine.device, dtype=suite.engine.dtype,
-                         flag_prefix="engine.", max_batch_size=suite.concurrency, telemetry=tel)
-    return EngineBackend(engine, suite.sampling, group_size=min(8, suite.concurrency))
+    return EngineBackend(_suite_engine(suite.model, suite, settings, tel), suite.sampling,
+                         group_size=min(8, suite.concurrency))
+
+
+def _suite_engine(model: str | None, suite: Suite, settings: Settings, tel: Telemetry | None) -> Engine:
+    """`model` on the engine the suite's `engine:` block describes (a bad device or dtype names that field)."""
+    return load_engine(model, settings, device=suite.engine.device, dtype=suite.engine.dtype, flag_prefix="engine.",
+                       max_batch_size=suite.concurrency, telemetry=tel)
 
 
 def make_judges(suite: Suite, backend: Backend, store: Store, settings: Settings,
@@ -93,9 +99,7 @@ def make_judges(suite: Suite, backend: Backend, store: Store, settings: Settings
             raise EvalInputError("name the judge's model or endpoint (the suite's model is remote)",
                                  field=f"judges.{i}")
         else:
-            engine = load_engine(config.model, settings, device=suite.engine.device, dtype=suite.engine.dtype,
-                                 flag_prefix="engine.", max_batch_size=suite.concurrency, telemetry=tel)
-            judge_backend = EngineBackend(engine, JUDGE_SAMPLING)
+            judge_backend = EngineBackend(_suite_engine(config.model, suite, settings, tel), JUDGE_SAMPLING)
         judges.append(Judge(prompt, judge_backend, with_reference=config.reference, store=store))
     return judges
 
@@ -131,7 +135,7 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
         suite.check_prompt(golden)
         suite.check_slices(golden)
     except EvalInputError as e:
-        raise EvalInputError(e.detail, file=args.suite, field=e.field) from None
+        raise e.in_file(args.suite) from None
     examples = select_examples(golden, limit)
     scorers = suite.build_scorers()
     backend = make_backend(suite, settings, tel)
@@ -174,8 +178,8 @@ def check_failures(store: Store, run_id: str, max_error_rate: float, judges: lis
 
     results, errors, first_error, judged = failure_counts(store, run_id)
     if results and (errors == results or errors / results > max_error_rate):
-        raise EvalInputError(f"{errors} of {results} generations failed (more than max_error_rate "
-                             f"{max_error_rate:g}); the first: {first_error}", field="run")
+        raise EvalInputError(f"{errors} of {results} generations failed (max_error_rate {max_error_rate:g}); "
+                             f"the first: {first_error}", field="run")
     for judge in judges:
         scored, calls, problem = judged.get(judge.judge_id, (0, 0, None))
         if calls and not scored:

@@ -5,7 +5,6 @@ gate."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 from evals.golden.dataset import Example
@@ -66,7 +65,7 @@ def _placer(tracing: RunTracing, chunk: list[dict[str, Any]]) -> Callable[[int, 
     """Where the i-th judge request goes in the run's trace: under its answer's example span."""
     def place(i: int, item: WorkItem) -> WorkItem:
         context = tracing.judge_context(chunk[i]["example_id"], chunk[i]["trace_id"], chunk[i]["span_id"])
-        return item if context is None else replace(item, traceparent=context[0], span_attributes=context[1])
+        return item if context is None else item.placed(*context)
     return place
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 from evals.golden.dataset import Example, GoldenSet, is_holdout, sha256_text
@@ -65,7 +65,7 @@ def execute(store: Store, target: RunTarget, on_progress: Progress | None = None
     """Generate and score every pair not yet done, storing each group of completions in one transaction."""
     items = work_items(target, store.done_keys(target.run_id))
     if target.tracing is not None:
-        items = [_traced(target.tracing, i) for i in items]
+        items = [i.placed(*target.tracing.start_example(i.example.id, i.epoch)) for i in items]
     hits = cached_completions(store, items)
     hit_ids = {id(c.item) for c in hits}
     groups = target.backend.complete([i for i in items if id(i) not in hit_ids])
@@ -73,11 +73,6 @@ def execute(store: Store, target: RunTarget, on_progress: Progress | None = None
         _store_group(store, target, hits, on_progress)
     for group in groups:
         _store_group(store, target, group, on_progress)
-
-
-def _traced(tracing: RunTracing, item: WorkItem) -> WorkItem:
-    parent, attributes = tracing.start_example(item.example.id, item.epoch)
-    return replace(item, traceparent=parent, span_attributes=attributes)
 
 
 def _store_group(store: Store, target: RunTarget, group: list[Completion], on_progress: Progress | None) -> None:

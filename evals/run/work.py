@@ -4,7 +4,7 @@ of one example becomes an error row for that example (retried on resume), never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator, Protocol, Sequence
 
 from engine import SamplingParams
@@ -22,6 +22,10 @@ class WorkItem:
     prefix: str = ""  # the start of the reply, written for the model (a judge's `{"rationale": "`)
     traceparent: str | None = None  # the span the generation's span hangs under (an eval example's)
     span_attributes: tuple[tuple[str, Any], ...] = ()  # for the generation span (the run and example ids)
+
+    def placed(self, traceparent: str, span_attributes: tuple[tuple[str, Any], ...]) -> "WorkItem":
+        """This item, its generation's span to hang under `traceparent` with `span_attributes`."""
+        return replace(self, traceparent=traceparent, span_attributes=span_attributes)
 
 
 @dataclass(frozen=True)
