@@ -1,4 +1,4 @@
-"""Progress of a run: a live bar on a terminal, one plain line per stored group in a CI log."""
+"""Progress of a run: a live bar on a terminal, one plain line per write to the store in a CI log."""
 
 from __future__ import annotations
 

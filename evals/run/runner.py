@@ -7,6 +7,7 @@ up in the generation cache first and reused when the model, prompt, input and sa
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from evals.store.store import Store
 from evals.tracing.run import RunTracing
 
 Progress = Callable[[list[Completion]], None]
+WRITE_AT_MOST = 10_000  # results per transaction at full speed: DuckDB's cost is per commit, not per row
+WRITE_EVERY_S = 2.0  # and at least this often, so a dashboard sees progress and a crash loses little
 
 
 @dataclass(frozen=True)
@@ -62,20 +65,48 @@ def work_items(target: RunTarget, done: set[tuple[str, int]]) -> list[WorkItem]:
 
 
 def execute(store: Store, target: RunTarget, on_progress: Progress | None = None) -> None:
-    """Generate and score every pair not yet done, storing each group of completions in one transaction."""
+    """Generate and score every pair not yet done, storing finished answers a transaction at a time."""
     items = work_items(target, store.done_keys(target.run_id))
     if target.tracing is not None:
         items = [i.placed(*target.tracing.start_example(i.example.id, i.epoch)) for i in items]
     hits = cached_completions(store, items)
     hit_ids = {id(c.item) for c in hits}
     groups = target.backend.complete([i for i in items if id(i) not in hit_ids])
-    if hits:
-        _store_group(store, target, hits, on_progress)
-    for group in groups:
-        _store_group(store, target, group, on_progress)
+    writes = PendingWrites(store, on_progress)
+    try:
+        for group in itertools.chain([hits] if hits else [], groups):
+            writes.add(group, *_rows(target, group))
+    finally:  # what finished is stored even when the run stops here
+        writes.flush()
 
 
-def _store_group(store: Store, target: RunTarget, group: list[Completion], on_progress: Progress | None) -> None:
+class PendingWrites:
+    """Finished answers and their rows (results, scores, fresh answers for the cache, spans), written in one
+    transaction when WRITE_AT_MOST results have gathered or WRITE_EVERY_S have passed since the last write
+    (a store commit costs a checkpoint, a row costs little); progress counts what is stored."""
+
+    def __init__(self, store: Store, on_progress: Progress | None) -> None:
+        self.store, self.on_progress = store, on_progress
+        self.completions, self.rows, self.last = [], ([], [], [], []), time.monotonic()
+
+    def add(self, group: list[Completion], *rows: list) -> None:
+        self.completions += group
+        for kept, new in zip(self.rows, rows):
+            kept += new
+        if len(self.completions) >= WRITE_AT_MOST or time.monotonic() - self.last >= WRITE_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        completions, (results, scores, generations, spans) = self.completions, self.rows
+        self.completions, self.rows, self.last = [], ([], [], [], []), time.monotonic()
+        if results or spans:
+            write_batch(self.store, results, scores, generations, spans)
+        if completions and self.on_progress:
+            self.on_progress(completions)
+
+
+def _rows(target: RunTarget, group: list[Completion]) -> tuple[list, list, list, list]:
+    """A group's results, scores, fresh answers for the cache and finished spans, scored and ready to store."""
     salt, fraction, tracing = target.suite.holdout_salt, target.suite.holdout, target.tracing
     results, scores = [], []
     for c in group:
@@ -98,6 +129,4 @@ def _store_group(store: Store, target: RunTarget, group: list[Completion], on_pr
                         "latency_s": c.latency_s, "ttft_s": c.ttft_s, "cached": c.cached, "error": c.error,
                         "trace_id": span and span.trace_id, "span_id": span and span.span_id,
                         "generation_span_id": c.span_id})
-    write_batch(store, results, scores, fresh_generations(group), tracing.drain() if tracing is not None else ())
-    if on_progress:
-        on_progress(group)
+    return results, scores, fresh_generations(group), tracing.drain() if tracing is not None else []

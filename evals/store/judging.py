@@ -9,7 +9,8 @@ import json
 from typing import Sequence
 
 from evals.errors import EvalInputError
-from evals.store.results import SCORE_COLUMNS, Row, insert_rows
+from evals.store.batch import insert_rows
+from evals.store.results import SCORE_COLUMNS, Row
 from evals.store.spans import insert_spans
 from evals.store.store import Store, json_safe, now
 from telemetry.sinks import SpanRecord

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import duckdb
 
+from evals.store.batch import insert_rows
 from evals.store.spans import insert_spans
 from evals.store.store import Store, now
 from evals.store.summary import RunSummary
@@ -18,14 +19,6 @@ RESULT_COLUMNS = ("run_id", "example_id", "epoch", "holdout", "labels", "input_s
 SCORE_COLUMNS = ("run_id", "example_id", "epoch", "scorer", "value", "explanation")
 CACHE_COLUMNS = ("cache_key", "output", "finish_reason", "prompt_tokens", "completion_tokens", "latency_s", "ttft_s")
 Row = dict[str, Any]
-
-
-def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Sequence[Row],
-                verb: str = "INSERT OR REPLACE") -> None:
-    """`rows` (dicts holding at least `columns`) into `table`, inside the caller's transaction."""
-    if rows:
-        con.executemany(f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                        [tuple(r[c] for c in columns) for r in rows])
 
 
 def remember(con: duckdb.DuckDBPyConnection, generations: Sequence[Row]) -> None:

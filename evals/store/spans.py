@@ -6,6 +6,7 @@ from typing import Sequence
 
 import duckdb
 
+from evals.store.batch import insert_columns
 from evals.store.store import Store
 from telemetry.sinks import SpanRecord
 
@@ -16,11 +17,9 @@ SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "name", "kind", "start_
 
 
 def insert_spans(con: duckdb.DuckDBPyConnection, spans: Sequence[SpanRecord]) -> None:
-    """Finished spans, inside the caller's transaction."""
+    """Finished spans, inside the caller's transaction, as one batch."""
     if spans:
-        con.executemany(f"INSERT OR REPLACE INTO spans ({', '.join(SPAN_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(SPAN_COLUMNS))})",
-                        [tuple(getattr(s, c) for c in SPAN_COLUMNS) for s in spans])
+        insert_columns(con, "spans", {c: [getattr(s, c) for s in spans] for c in SPAN_COLUMNS})
 
 
 def write_spans(store: Store, spans: Sequence[SpanRecord]) -> None:
