@@ -49,6 +49,7 @@ bench: model
 	$(BIN)/python bench/engine_serving.py
 	$(BIN)/python bench/telemetry_overhead.py
 	$(BIN)/python bench/dashboard_scale.py
+	$(BIN)/python bench/store_writes.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,9 +1,8 @@
 """Store write speed: 100,000 results with 4 scores each and 400,000 spans through the store's own
 `write_batch` (the runner's path at full speed: WRITE_AT_MOST results per transaction, each on a fresh
-connection), against a bare
-DuckDB Arrow insert of the same rows into the same tables in one transaction. Both start from the same
-Python rows (dicts and span records) and a fresh file. Rows per second are printed for each, and the
-ratio goldgate / bare last. Target: 0.5 or more.
+connection), against a bare DuckDB Arrow insert of the same rows into the same tables in one
+transaction. Both start from the same Python rows (dicts and span records) and a fresh file. Rows per
+second are printed for each, and the ratio goldgate / bare last. Target: 0.5 or more.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from evals.analysis.report import build_summary
 from evals.golden.dataset import GoldenSet, load_golden_set
+from evals.golden.subset import Subset
 from evals.run.record import run_record
 from evals.run.suite import Suite
 from evals.store.results import create_run, finish_run
@@ -25,7 +26,7 @@ def write_run(store: Store, golden: GoldenSet, run_id: str, outcomes: dict[str, 
               tag: str | None = None) -> str:
     suite = Suite(name="synthetic", dataset=golden.path, scorers=[{"name": "exact_match"}], slices=("intent",),
                   holdout=0.0)
-    create_run(store, run_record(run_id, suite, golden, len(golden), None, tag=tag, model_id="synthetic",
+    create_run(store, run_record(run_id, suite, golden, len(golden), Subset(), tag=tag, model_id="synthetic",
                                  model_digest="0" * 64, endpoint=None))
     labels = {ex.id: ex for ex in golden.examples}
     with store.write() as con:

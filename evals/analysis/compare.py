@@ -12,6 +12,7 @@ import numpy as np
 
 from evals.analysis.report import DIMENSIONS, per_example_values
 from evals.errors import EvalInputError
+from evals.golden.subset import Subset
 from evals.scorers.refusal import is_refusal
 from evals.stats import holm, mcnemar, min_detectable_effect, noise_floor, paired_bootstrap
 from evals.store.comparisons import epoch_scores, guard_rail_inputs, replicate_summaries
@@ -76,8 +77,14 @@ def _values(store: Store, record: dict[str, Any], split: str
 
 
 def check_comparable(a: dict, b: dict, allow_different: bool) -> bool:
-    """True when only the shared examples can be compared (different datasets, allowed)."""
+    """True when only the shared examples can be compared (different datasets, allowed). Runs on different
+    subsets of one set are never paired: their shared examples are not a sample of either."""
     if a["dataset_sha256"] == b["dataset_sha256"]:
+        subset_a, subset_b = Subset.from_settings(a["settings"]), Subset.from_settings(b["settings"])
+        if subset_a != subset_b:
+            raise EvalInputError(f"runs {a['run_id']} and {b['run_id']} are on different subsets of "
+                                 f"{a['dataset_name']} ({subset_a.describe()}, {subset_b.describe()}); "
+                                 "run both on the same --limit or --sample, --stratify and --seed", field="runs")
         return False
     if not allow_different:
         raise EvalInputError(f"runs {a['run_id']} and {b['run_id']} are on different golden sets "
@@ -150,7 +157,7 @@ MAX_REPLICATES = 20  # the newest replicates make the noise floor; older ones de
 
 def _noise(store: Store, baseline: dict, split: str, slices: tuple[str, ...]) -> dict[tuple[str, str, str], float]:
     """Run-to-run spread of each (metric, slice) of the baseline: from its epochs, or else from
-    replicate runs (same dataset, model, prompt and tag) already in the store."""
+    replicate runs (same dataset, subset, model, prompt and tag) already in the store."""
     per_run: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     if baseline["epochs"] > 1:
         rows = epoch_scores(store, baseline["run_id"], split)
@@ -163,7 +170,8 @@ def _noise(store: Store, baseline: dict, split: str, slices: tuple[str, ...]) ->
         for (metric, key, value, _), values in by_epoch.items():
             per_run[(metric, key, value)].append(float(np.mean(values)))
     else:
-        for summary in replicate_summaries(store, baseline, MAX_REPLICATES):
+        for summary in replicate_summaries(store, baseline, Subset.from_settings(baseline["settings"]).settings(),
+                                           MAX_REPLICATES):
             for m in summary.metrics:
                 if m.split == split:
                     per_run[(m.metric, m.slice_key, m.slice_value)].append(m.estimate)

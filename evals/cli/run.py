@@ -12,6 +12,7 @@ from evals.settings import Settings
 
 if TYPE_CHECKING:
     from engine.engine import Engine
+    from evals.golden.subset import Subset
     from evals.judges.judge import Judge
     from evals.run.suite import Suite
     from evals.run.work import Backend
@@ -28,6 +29,9 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--model", help="the model to run: a known name, GGUF file or folder; with --endpoint, its model name")
     p.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible base URL (e.g. http://host:8000/v1)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N examples")
+    p.add_argument("--sample", type=int, metavar="N", help="a reproducible random sample of N examples")
+    p.add_argument("--stratify", metavar="KEY", help="with --sample: keep the proportions of this label's slices")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="with --sample: the sample's seed (default 0)")
     p.add_argument("--tag", help="a name for the run (e.g. baseline, candidate)")
     p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append every span to this file as JSON lines")
     p.add_argument("--json", type=Path, metavar="PATH", help="where to write the JSON summary "
@@ -35,17 +39,17 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.set_defaults(handler=handle)
 
 
-def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, int | None]:
+def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, Subset]:
+    from evals.golden.subset import Subset
     from evals.run.suite import EndpointConfig, Suite, load_suite
 
-    if args.limit is not None and args.limit < 1:
-        raise EvalInputError("must be a positive number of examples", field="--limit")
+    subset = Subset(args.limit, args.sample, args.stratify, args.seed)
     if args.resume:
-        if args.suite or args.model or args.endpoint or args.limit:
-            raise EvalInputError("takes no suite, --model, --endpoint or --limit: the stored run fixes them",
+        if args.suite or args.model or args.endpoint or subset != Subset():
+            raise EvalInputError("takes no suite, --model, --endpoint, --limit or --sample: the stored run fixes them",
                                  field="--resume")
         settings = store.run_record(args.resume)["settings"]
-        return Suite.model_validate(settings["suite"]), settings["limit"]
+        return Suite.model_validate(settings["suite"]), Subset.from_settings(settings)
     if not args.suite:
         raise EvalInputError("give a suite file, or --resume RUN_ID", field="suite")
     suite = load_suite(args.suite)
@@ -55,7 +59,7 @@ def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, int 
         suite = suite.model_copy(update={"endpoint": EndpointConfig(url=args.endpoint, model=args.model), "model": None})
     elif args.model:
         suite = suite.model_copy(update={"model": args.model, "endpoint": None})
-    return suite, args.limit
+    return suite, subset
 
 
 def make_backend(suite: Suite, settings: Settings, tel: Telemetry | None = None) -> Backend:
@@ -123,20 +127,20 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
     from evals.render.report import print_report
     from evals.run.progress import RunProgress
     from evals.run.record import new_run_id, run_record
-    from evals.run.runner import RunTarget, execute, select_examples
+    from evals.run.runner import RunTarget, execute
     from evals.store.results import create_run, finish_run, mark_run
     from evals.store.store import Store
     from evals.tracing.run import RunTracing
 
     store = Store(args.db)
-    suite, limit = suite_from_args(args, store)
+    suite, subset = suite_from_args(args, store)
     golden = load_golden_set(suite.dataset)  # every line checked before anything is generated or stored
     try:
         suite.check_prompt(golden)
         suite.check_slices(golden)
     except EvalInputError as e:
         raise e.in_file(args.suite) from None
-    examples = select_examples(golden, limit)
+    examples = subset.select(golden)
     scorers = suite.build_scorers()
     backend = make_backend(suite, settings, tel)
     judges = make_judges(suite, backend, store, settings, tel)
@@ -146,7 +150,7 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
         mark_run(store, run_id, "running")
     else:
         run_id = new_run_id(suite.name)
-        create_run(store, run_record(run_id, suite, golden, len(examples), limit, tag=args.tag,
+        create_run(store, run_record(run_id, suite, golden, len(examples), subset, tag=args.tag,
                                      model_id=backend.model_id, model_digest=backend.model_digest,
                                      endpoint=backend.endpoint, judges=[judge_record(j, store) for j in judges]))
     tracing = RunTracing(tel, rows, run_id=run_id, suite=suite.name, dataset_sha256=golden.sha256,

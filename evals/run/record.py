@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from evals.golden.dataset import GoldenSet
+from evals.golden.subset import Subset
 from evals.run.suite import Suite
 from evals.store.store import now
 
@@ -34,7 +35,7 @@ def goldgate_version() -> str:
         return "unknown"
 
 
-def run_record(run_id: str, suite: Suite, golden: GoldenSet, n_examples: int, limit: int | None, *, tag: str | None,
+def run_record(run_id: str, suite: Suite, golden: GoldenSet, n_examples: int, subset: Subset, *, tag: str | None,
                model_id: str, model_digest: str | None, endpoint: str | None,
                judges: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     commit, dirty = git_state()
@@ -45,6 +46,6 @@ def run_record(run_id: str, suite: Suite, golden: GoldenSet, n_examples: int, li
         "model_id": model_id, "model_digest": model_digest, "endpoint": endpoint,
         "prompt_sha256": suite.prompt.sha256, "judges": json.dumps(judges or []),
         "git_commit": commit, "git_dirty": dirty,
-        "settings": json.dumps({"suite": suite.model_dump(mode="json"), "limit": limit}),
+        "settings": json.dumps({"suite": suite.model_dump(mode="json"), **subset.settings()}),
         "goldgate_version": goldgate_version(), "started_at": now(), "finished_at": None, "summary": None,
     }

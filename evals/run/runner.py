@@ -40,10 +40,6 @@ class RunTarget:
     tracing: RunTracing | None = None
 
 
-def select_examples(golden: GoldenSet, limit: int | None) -> tuple[Example, ...]:
-    return golden.examples if limit is None else golden.examples[:limit]
-
-
 def cache_key(backend: Backend, suite: Suite, example: Example, seed: int | None) -> str | None:
     if not suite.sampling.deterministic:
         return None

@@ -3,6 +3,7 @@ replicate runs, and the inputs of the guard rails (latency, tokens, answers, jud
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 from evals.store.store import Store
@@ -20,14 +21,20 @@ def epoch_scores(store: Store, run_id: str, split: str) -> list[tuple[int, str, 
             "GROUP BY ALL", [run_id, split, split]).fetchall()
 
 
-def replicate_summaries(store: Store, record: dict[str, Any], limit: int) -> list[RunSummary]:
-    """The newest `limit` completed runs like `record` (same dataset, model, prompt and tag), in one query."""
+def replicate_summaries(store: Store, record: dict[str, Any], subset: dict[str, Any], limit: int) -> list[RunSummary]:
+    """The newest `limit` completed runs like `record` (same dataset, model, prompt and tag) whose settings
+    choose the same examples (`subset`: the settings keys that do, with `record`'s values)."""
+    kept = []
     with store.read() as con:
         rows = con.execute(
-            f"SELECT summary FROM runs WHERE status = 'completed' AND summary IS NOT NULL AND "
-            f"{' AND '.join(f'{k} IS NOT DISTINCT FROM ?' for k in REPLICATE_KEYS)} ORDER BY started_at DESC LIMIT ?",
-            [*(record[k] for k in REPLICATE_KEYS), limit]).fetchall()
-    return [load_summary(summary) for (summary,) in rows]
+            f"SELECT settings, summary FROM runs WHERE status = 'completed' AND summary IS NOT NULL AND "
+            f"{' AND '.join(f'{k} IS NOT DISTINCT FROM ?' for k in REPLICATE_KEYS)} ORDER BY started_at DESC",
+            [*(record[k] for k in REPLICATE_KEYS)])
+        while len(kept) < limit and (row := rows.fetchone()) is not None:
+            settings = json.loads(row[0])
+            if {k: settings.get(k) for k in subset} == subset:
+                kept.append(load_summary(row[1]))
+    return kept
 
 
 def guard_rail_inputs(store: Store, run_id: str) -> tuple[float | None, float | None, float | None, Sequence[str],

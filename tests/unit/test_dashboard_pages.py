@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from evals.errors import EvalInputError
+from evals.golden.subset import Subset
 from evals.run.record import run_record
 from evals.run.suite import Suite
 from evals.settings import DB_VARIABLE
@@ -186,7 +187,7 @@ def test_labels_saved_on_the_label_page_are_what_goldgate_calibrate_reads(app, t
 def test_labels_are_refused_while_a_run_is_writing(tmp_path) -> None:
     store, golden = Store(tmp_path / "busy.duckdb"), golden_set(tmp_path, 4, 2)
     suite = Suite(name="busy", dataset=golden.path, scorers=[{"name": "exact_match"}])
-    create_run(store, run_record("busy-1", suite, golden, 4, None, tag=None, model_id="m", model_digest=None,
+    create_run(store, run_record("busy-1", suite, golden, 4, Subset(), tag=None, model_id="m", model_digest=None,
                                  endpoint=None))  # started, not finished: status running
     with pytest.raises(EvalInputError, match="busy-1 is still writing"):
         store.save_labels(golden.sha256, "busy-1", "x0000", "yes", "dana", {"correct": "1"})

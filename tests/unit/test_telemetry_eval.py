@@ -14,6 +14,7 @@ from engine.engine import Engine
 from evals.analysis.report import build_summary
 from evals.cli.run import make_judges
 from evals.golden.dataset import load_golden_set
+from evals.golden.subset import Subset
 from evals.judges.in_runs import judge_answers
 from evals.run.engine_backend import EngineBackend
 from evals.run.record import new_run_id, run_record
@@ -52,7 +53,7 @@ def test_one_trace_shows_an_example_end_to_end(tmp_path: Path, tiny_gguf: Path) 
         backend = EngineBackend(engine, suite.sampling)
         judges = make_judges(suite, backend, store, Settings.from_env({}), memory.tel)
         run_id = new_run_id(suite.name)
-        create_run(store, run_record(run_id, suite, golden, len(golden), None, tag=None, model_id=backend.model_id,
+        create_run(store, run_record(run_id, suite, golden, len(golden), Subset(), tag=None, model_id=backend.model_id,
                                      model_digest=backend.model_digest, endpoint=None))
         tracing = RunTracing(memory.tel, rows, run_id=run_id, suite=suite.name, dataset_sha256=golden.sha256,
                              model=backend.model_id)
