@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.placement import DEVICES, DTYPES
-from evals.errors import UsageError
+from evals.errors import EvalInputError, UsageError, first_problem
 from evals.settings import Settings
 
 if TYPE_CHECKING:
     from engine.engine import Engine
+    from evals.run.suite import EndpointConfig
     from telemetry import Telemetry
     from telemetry.sinks import SpanRowBuffer
 
@@ -26,6 +27,20 @@ def add_db_option(p: argparse.ArgumentParser, settings: Settings, *, inherited: 
     else:
         p.add_argument("--db", type=Path, default=settings.db,
                        help="the DuckDB store (default: %(default)s, or $GOLDGATE_DB)")
+
+
+def endpoint_from_flags(url: str, model: str | None) -> EndpointConfig:
+    """`--endpoint URL[,URL...] --model NAME`: one server, or replicas of one model."""
+    from pydantic import ValidationError
+
+    from evals.run.suite import EndpointConfig
+
+    if not model:
+        raise EvalInputError("needs --model, the model name the endpoint serves", field="--endpoint")
+    try:
+        return EndpointConfig(url=url, model=model)
+    except ValidationError as e:
+        raise EvalInputError(first_problem(e)[1], field="--endpoint") from None
 
 
 def add_placement_options(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evals.cli.common import add_db_option, configure_telemetry, load_engine
+from evals.cli.common import add_db_option, configure_telemetry, endpoint_from_flags, load_engine
 from evals.errors import EvalInputError
 from evals.settings import Settings
 
@@ -27,7 +27,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run from the store")
     add_db_option(p, settings)
     p.add_argument("--model", help="the model to run: a known name, GGUF file or folder; with --endpoint, its model name")
-    p.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible base URL (e.g. http://host:8000/v1)")
+    p.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible base URL (e.g. http://host:8000/v1), or replicas of one model, "
+                   "comma-separated")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N examples")
     p.add_argument("--sample", type=int, metavar="N", help="a reproducible random sample of N examples")
     p.add_argument("--stratify", metavar="KEY", help="with --sample: keep the proportions of this label's slices")
@@ -41,7 +42,7 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
 
 def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, Subset]:
     from evals.golden.subset import Subset
-    from evals.run.suite import EndpointConfig, Suite, load_suite
+    from evals.run.suite import Suite, load_suite
 
     subset = Subset(args.limit, args.sample, args.stratify, args.seed)
     if args.resume:
@@ -54,9 +55,7 @@ def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, Subs
         raise EvalInputError("give a suite file, or --resume RUN_ID", field="suite")
     suite = load_suite(args.suite)
     if args.endpoint:
-        if not args.model:
-            raise EvalInputError("needs --model, the model name the endpoint serves", field="--endpoint")
-        suite = suite.model_copy(update={"endpoint": EndpointConfig(url=args.endpoint, model=args.model), "model": None})
+        suite = suite.model_copy(update={"endpoint": endpoint_from_flags(args.endpoint, args.model), "model": None})
     elif args.model:
         suite = suite.model_copy(update={"model": args.model, "endpoint": None})
     return suite, subset

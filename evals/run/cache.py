@@ -17,6 +17,8 @@ def cached_completions(store: Store, items: Sequence[WorkItem]) -> list[Completi
 
 
 def fresh_generations(completions: Sequence[Completion]) -> list[dict]:
-    """The deterministic answers just generated, for the generation cache."""
+    """The deterministic answers just generated, for the generation cache (not one without token counts, from
+    a server that reports no usage: a cached answer carries them)."""
     return [{"cache_key": c.item.cache_key, **{k: getattr(c, k) for k in CACHE_COLUMNS[1:]}}
-            for c in completions if c.item.cache_key and not c.cached and c.error is None]
+            for c in completions if c.item.cache_key and not c.cached and c.error is None
+            and c.prompt_tokens is not None and c.completion_tokens is not None]

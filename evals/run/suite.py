@@ -24,12 +24,25 @@ class _Strict(BaseModel):
 
 
 class EndpointConfig(_Strict):
-    """Any OpenAI-compatible server; the key is read from the named environment variable, never stored."""
+    """Any OpenAI-compatible server, or several replicas of one model (a list of base URLs, or one string
+    with commas); the key is read from the named environment variable, never stored."""
 
-    url: str
+    url: tuple[str, ...] = Field(min_length=1)
     model: str
     api_key_env: str | None = None
-    max_retries: int = Field(default=4, ge=0)
+    max_retries: int = Field(default=4, ge=0)  # attempts after the first, on another replica where there is one
+    fail_after_s: float = Field(default=30.0, gt=0)  # every replica out of rotation this long stops the run
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _replicas(cls, v: Any) -> Any:
+        urls = [u.strip() for u in v.split(",")] if isinstance(v, str) else v
+        if isinstance(urls, list | tuple):
+            if not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
+                raise ValueError(f"each replica must be an http:// or https:// base URL; got {v!r}")
+            if len(set(urls)) < len(urls):
+                raise ValueError(f"a replica is named twice in {v!r}")
+        return urls
 
 
 class EngineConfig(_Strict):

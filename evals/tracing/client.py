@@ -21,7 +21,6 @@ class ClientRequest:
     """What was asked of the endpoint, as the span records it."""
 
     model: str
-    url: str
     messages: tuple[dict[str, Any], ...]
     max_tokens: int
     temperature: float
@@ -35,6 +34,7 @@ class ClientRequest:
 
 @dataclass(frozen=True)
 class ClientAnswer:
+    url: str  # the replica that answered (or failed last)
     output: str | None
     finish_reason: str | None
     prompt_tokens: int | None
@@ -52,7 +52,7 @@ class ClientTracing:
         self.traceparent = traceparent(self.span)
 
     def finish(self, a: ClientAnswer) -> SpanIds:
-        r, where = self.request, urlsplit(self.request.url)
+        r, where = self.request, urlsplit(a.url)
         record = GenerationRecord(
             operation="chat", provider=PROVIDER, request_model=r.model, kind="client",
             start_ns=self.start_ns, end_ns=time.time_ns(), max_tokens=r.max_tokens, temperature=r.temperature,

@@ -84,3 +84,19 @@ def test_a_share_of_failures_over_the_suites_limit_is_refused(capsys, tmp_path: 
                                 endpoint={"url": server.url, "model": "remote-model", "max_retries": 0})
             code, _, err = run_cli(capsys, "run", str(suite), "--db", str(tmp_path / f"{limit}.duckdb"))
             assert code == expected, err
+
+
+def test_answers_from_a_server_that_reports_no_usage_are_stored_but_not_cached(capsys, tmp_path: Path) -> None:
+    golden = write_jsonl(tmp_path / "golden.jsonl", [
+        {"id": f"q{i}", "input": f"question {i}", "expected": {"answer": "Paris"}} for i in range(3)])
+    db = tmp_path / "gg.duckdb"
+    with OpenAIStub(lambda body, call: Reply(ANSWER, usage=False)) as server:
+        suite = write_suite(tmp_path / "suite.yaml", golden, None, engine=None, slices=None,
+                            endpoint={"url": server.url, "model": "remote-model"})
+        for _ in range(2):
+            assert run_cli(capsys, "run", str(suite), "--db", str(db))[0] == 0
+    assert len(server.bodies) == 6  # asked again: nothing was cached without its token counts
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(prompt_tokens), count(*) FILTER (output = 'The answer is Paris.') "
+                           "FROM results").fetchone() == (6, 0, 6)
+        assert con.execute("SELECT count(*) FROM generations").fetchone() == (0,)
