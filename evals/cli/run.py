@@ -27,8 +27,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run from the store")
     add_db_option(p, settings)
     p.add_argument("--model", help="the model to run: a known name, GGUF file or folder; with --endpoint, its model name")
-    p.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible base URL (e.g. http://host:8000/v1), or replicas of one model, "
-                   "comma-separated")
+    p.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible base URL (e.g. http://host:8000/v1), "
+                   "or replicas of one model, comma-separated")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N examples")
     p.add_argument("--sample", type=int, metavar="N", help="a reproducible random sample of N examples")
     p.add_argument("--stratify", metavar="KEY", help="with --sample: keep the proportions of this label's slices")

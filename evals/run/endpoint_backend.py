@@ -68,7 +68,7 @@ class EndpointBackend:
         for attempt in range(self.max_retries + 1):
             replica = self.replicas.acquire(tried)
             if replica in tried:
-                time.sleep(min(BACKOFF_CAP_S, BACKOFF_S * 2 ** attempt))
+                time.sleep(min(BACKOFF_CAP_S, BACKOFF_S * 2 ** (attempt - 1)))  # attempt >= 1 here
             try:
                 completion = self._ask(replica, item, traceparent)
             except self._failures as e:

@@ -49,6 +49,7 @@ class ReplicaPool:
 
     def __enter__(self) -> ReplicaPool:
         self._stop.clear()
+        self._down = None  # a backend is reused (a judge's, call after call): each use starts with a live pool
         self._prober = threading.Thread(target=self._probe, name="goldgate-replica-probe", daemon=True)
         self._prober.start()
         return self
