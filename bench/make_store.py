@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evals.analysis.report import build_summary  # noqa: E402
 from evals.golden.dataset import load_golden_set  # noqa: E402
+from evals.golden.subset import Subset  # noqa: E402
 from evals.run.record import run_record  # noqa: E402
 from evals.run.suite import Suite  # noqa: E402
 from evals.store.results import create_run, finish_run  # noqa: E402
@@ -42,7 +43,7 @@ def generate(db: Path, *, runs: int, examples: int, spans: int) -> None:
                   slices=("intent", "difficulty"), holdout=0.0)
     run_ids = [f"scale-{r:04d}" for r in range(runs)]
     for r, run_id in enumerate(run_ids):
-        create_run(store, run_record(run_id, suite, golden, examples, None, tag="baseline" if r == 0 else None,
+        create_run(store, run_record(run_id, suite, golden, examples, Subset(), tag="baseline" if r == 0 else None,
                                      model_id="synthetic-135m", model_digest="0" * 64, endpoint=None))
     serving = max(spans - runs * examples * SPANS_PER_RESULT, 0) // 2  # requests, two spans each
     with store.write() as con:

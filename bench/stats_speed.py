@@ -15,7 +15,7 @@ import numpy as np
 import scipy
 from scipy import stats
 
-from evals.stats import paired_bootstrap_by_slice
+from evals.stats.paired import paired_bootstrap_by_slice
 
 SLICES, ITEMS, RESAMPLES = 20, 10_000, 10_000
 

@@ -80,6 +80,11 @@ class SpanRowBuffer(SpanExporter):
             self._rows.extend(rows)
         return SpanExportResult.SUCCESS
 
+    def add(self, rows: Sequence[SpanRecord]) -> None:
+        """Records of spans finished elsewhere (a Ray actor's), to be stored with these."""
+        with self._lock:
+            self._rows.extend(rows)
+
     def drain(self) -> list[SpanRecord]:
         with self._lock:
             rows, self._rows = self._rows, []

@@ -14,7 +14,8 @@ from evals.analysis.report import DIMENSIONS, per_example_values
 from evals.errors import EvalInputError
 from evals.golden.subset import Subset
 from evals.scorers.refusal import is_refusal
-from evals.stats import holm, mcnemar, min_detectable_effect, noise_floor, paired_bootstrap
+from evals.stats.paired import mcnemar, paired_bootstrap
+from evals.stats.power import holm, min_detectable_effect, noise_floor
 from evals.store.comparisons import epoch_scores, guard_rail_inputs, replicate_summaries
 from evals.store.store import Store
 

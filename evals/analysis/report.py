@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from evals.stats import bootstrap_ci
+from evals.stats.bootstrap import bootstrap_ci
 from evals.store.results import per_example_values as stored_values
 from evals.store.results import run_counts
 from evals.store.store import Store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--sample", type=int, metavar="N", help="a reproducible random sample of N examples")
     p.add_argument("--stratify", metavar="KEY", help="with --sample: keep the proportions of this label's slices")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="with --sample: the sample's seed (default 0)")
+    p.add_argument("--ray", metavar="ADDRESS", help="spread the examples over a Ray cluster (its address, or auto); "
+                   "needs the ray extra")
     p.add_argument("--tag", help="a name for the run (e.g. baseline, candidate)")
     p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append every span to this file as JSON lines")
     p.add_argument("--json", type=Path, metavar="PATH", help="where to write the JSON summary "
@@ -59,6 +62,24 @@ def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, Subs
     elif args.model:
         suite = suite.model_copy(update={"model": args.model, "endpoint": None})
     return suite, subset
+
+
+def run_backend(args: argparse.Namespace, suite: Suite, settings: Settings, tel: Telemetry,
+                rows: SpanRowBuffer) -> Backend:
+    """The suite's backend here, or with `--ray` one in each actor of the cluster."""
+    if not args.ray:
+        return make_backend(suite, settings, tel)
+    from evals.run.ray_backend import RayBackend
+
+    return RayBackend(args.ray, functools.partial(worker_backend, suite, settings), on_engine=suite.endpoint is None,
+                      span_rows=rows)
+
+
+def worker_backend(suite: Suite, settings: Settings, rows: SpanRowBuffer) -> Backend:
+    """A Ray actor's backend: its spans go to `rows`, for the driver to store (and, as here, to any OTLP
+    collector the environment names)."""
+    return make_backend(suite, settings, configure_telemetry(settings, service_name="goldgate-run-worker",
+                                                             span_rows=rows))
 
 
 def make_backend(suite: Suite, settings: Settings, tel: Telemetry | None = None) -> Backend:
@@ -98,11 +119,12 @@ def make_judges(suite: Suite, backend: Backend, store: Store, settings: Settings
                                             api_key=settings.secret(config.endpoint.api_key_env))
         elif isinstance(backend, EngineBackend) and config.model in (None, suite.model):
             judge_backend = EngineBackend(backend.engine, JUDGE_SAMPLING)
-        elif config.model is None:
+        elif config.model is None and suite.endpoint is not None:
             raise EvalInputError("name the judge's model or endpoint (the suite's model is remote)",
                                  field=f"judges.{i}")
-        else:
-            judge_backend = EngineBackend(_suite_engine(config.model, suite, settings, tel), JUDGE_SAMPLING)
+        else:  # its own model, or the suite's when the suite's engines are on a Ray cluster
+            judge_backend = EngineBackend(_suite_engine(config.model or suite.model, suite, settings, tel),
+                                          JUDGE_SAMPLING)
         judges.append(Judge(prompt, judge_backend, with_reference=config.reference, store=store))
     return judges
 
@@ -141,7 +163,7 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
         raise e.in_file(args.suite) from None
     examples = subset.select(golden)
     scorers = suite.build_scorers()
-    backend = make_backend(suite, settings, tel)
+    backend = run_backend(args, suite, settings, tel, rows)
     judges = make_judges(suite, backend, store, settings, tel)
     if args.resume:
         run_id = args.resume

@@ -106,33 +106,34 @@ def dataset_name(path: Path) -> str:
 
 
 def load_golden_set(path: str | Path) -> GoldenSet:
-    """Read and validate every line; the first problem raises with its file, line and field."""
+    """Read and validate the file a line at a time (it is never held whole), hashing its bytes as they
+    pass; the first problem raises with its file, line and field."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        f = path.open("rb")
     except FileNotFoundError:
         raise EvalInputError("no such golden set file", file=path) from None
     except IsADirectoryError:
         raise EvalInputError("is a directory, not a JSONL golden set", file=path) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise EvalInputError(f"invalid UTF-8 at byte {e.start}", file=path, line=line) from None
-    examples: list[Example] = []
-    first_line_of: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        example = _parse_line(path, number, line)
-        if example.id in first_line_of:
-            raise EvalInputError(f"duplicate id {example.id!r} (first on line {first_line_of[example.id]})",
-                                 file=path, line=number, field="id")
-        first_line_of[example.id] = number
-        examples.append(example)
+    digest, examples, first_line_of = hashlib.sha256(), [], {}
+    with f:
+        for number, raw in enumerate(f, start=1):
+            digest.update(raw)
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise EvalInputError(f"invalid UTF-8 at byte {e.start} of the line", file=path, line=number) from None
+            if not line.strip():
+                continue
+            example = _parse_line(path, number, line)
+            if example.id in first_line_of:
+                raise EvalInputError(f"duplicate id {example.id!r} (first on line {first_line_of[example.id]})",
+                                     file=path, line=number, field="id")
+            first_line_of[example.id] = number
+            examples.append(example)
     if not examples:  # line 1: where the first example belongs
         raise EvalInputError("the golden set is empty: no examples", file=path, line=1)
-    return GoldenSet(name=dataset_name(path), path=path, sha256=hashlib.sha256(data).hexdigest(), examples=tuple(examples))
+    return GoldenSet(name=dataset_name(path), path=path, sha256=digest.hexdigest(), examples=tuple(examples))
 
 
 def _parse_line(path: Path, number: int, line: str) -> Example:

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from evals.judges.judge import Judgment
 from evals.judges.labels import HumanLabel
 from evals.judges.spec import Scale
-from evals.stats import cohen_kappa, interpret_kappa, item_bootstrap, krippendorff_alpha
+from evals.stats.agreement import cohen_kappa, interpret_kappa, item_bootstrap, krippendorff_alpha
 from evals.stats.agreement import GATING_KAPPA
 
 RELATIVE = 0.4  # below the gating kappa a judge may still compare systems, down to this; below it, do not use

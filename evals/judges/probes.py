@@ -10,7 +10,8 @@ import numpy as np
 
 from evals.golden.dataset import Example
 from evals.judges.judge import Judge, position_consistency
-from evals.stats import bootstrap_ci, paired_bootstrap
+from evals.stats.bootstrap import bootstrap_ci
+from evals.stats.paired import paired_bootstrap
 
 PADDING = (" To put it another way, and to be thorough about it, the answer above is the one I would give,"
            " stated once more here in slightly different words so that nothing is left unclear.")

@@ -1,13 +1,16 @@
-"""Answers from any OpenAI-compatible endpoint, or several replicas of one model, through the official
-SDK, each call a CLIENT span."""
+"""Answers from any OpenAI-compatible endpoint, or several replicas of one model, each call a CLIENT span."""
 
 from __future__ import annotations
 
+import queue
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Iterator, Sequence
 
+import urllib3
+
+from evals.run.chat_client import ChatClient, EndpointError, EndpointStatusError
 from evals.run.replicas import Replica, ReplicaPool
 from evals.run.suite import EndpointConfig, SamplingConfig
 from evals.run.work import Completion, WorkItem
@@ -15,6 +18,8 @@ from evals.tracing.client import ClientAnswer, ClientRequest, ClientTracing
 from telemetry import Telemetry
 
 
+# what can go wrong with a call: a refusal or error event, a connection refused, cut or timed out, the deadline
+FAILURES = (EndpointError, urllib3.exceptions.HTTPError, TimeoutError, ConnectionError)
 BACKOFF_S, BACKOFF_CAP_S = 0.25, 4.0  # before a retry on a replica this request already failed on
 HEALTH_TIMEOUT_S = 2.0
 
@@ -29,24 +34,25 @@ class EndpointBackend:
 
     def __init__(self, config: EndpointConfig, sampling: SamplingConfig, concurrency: int, timeout_s: float,
                  telemetry: Telemetry | None = None, *, api_key: str = "") -> None:
-        import httpx
-        import openai
-
         self.sampling, self.concurrency, self.timeout_s, self.telemetry = sampling, concurrency, timeout_s, telemetry
         self.model_id, self.endpoint, self.max_retries = config.model, ",".join(config.url), config.max_retries
         self.replicas = ReplicaPool(
-            [Replica(url, openai.OpenAI(base_url=url, api_key=api_key or "unused", max_retries=0, timeout=timeout_s))
+            [Replica(url, ChatClient(url, api_key=api_key or "unused", timeout_s=timeout_s, connections=concurrency))
              for url in config.url], self._healthy, config.fail_after_s)
-        self._openai, self._failures = openai, (openai.OpenAIError, httpx.TransportError, TimeoutError,
-                                                ConnectionError)
 
     def complete(self, items: Sequence[WorkItem]) -> Iterator[list[Completion]]:
         with self.replicas, ThreadPoolExecutor(self.concurrency) as pool:
-            pending: set[Future[Completion]] = {pool.submit(self._one, item) for item in items}
+            finished: queue.SimpleQueue[Future[Completion]] = queue.SimpleQueue()  # in the order they finish
+            left = len(items)
+            for item in items:
+                pool.submit(self._one, item).add_done_callback(finished.put)
             try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    yield [f.result() for f in done]
+                while left:
+                    group = [finished.get()]  # then whatever else has finished meanwhile
+                    while not finished.empty():
+                        group.append(finished.get())
+                    left -= len(group)
+                    yield [f.result() for f in group]
             finally:  # stopped (every replica down, Ctrl-C): what has not started never starts
                 pool.shutdown(wait=True, cancel_futures=True)
 
@@ -71,7 +77,7 @@ class EndpointBackend:
                 time.sleep(min(BACKOFF_CAP_S, BACKOFF_S * 2 ** (attempt - 1)))  # attempt >= 1 here
             try:
                 completion = self._ask(replica, item, traceparent)
-            except self._failures as e:
+            except FAILURES as e:
                 error = f"{type(e).__name__}: {e}"
                 if self._transient(e):
                     self.replicas.release(replica, error)
@@ -82,47 +88,45 @@ class EndpointBackend:
             return completion, replica.url
         return Completion(item, error=error), replica.url
 
-    def _transient(self, e: Exception) -> bool:
-        """A failure of the replica rather than of the request (the statuses the SDK itself would retry)."""
-        if isinstance(e, self._openai.APIStatusError):
-            return e.status_code in (408, 409, 429) or e.status_code >= 500
-        return not isinstance(e, self._openai.OpenAIError) or isinstance(e, self._openai.APIConnectionError)
+    @staticmethod
+    def _transient(e: Exception) -> bool:
+        """A failure of the replica rather than of the request (the statuses OpenAI's own SDK retries)."""
+        if isinstance(e, EndpointStatusError):
+            return e.status in (408, 409, 429) or e.status >= 500
+        return not isinstance(e, EndpointError)
 
     def _healthy(self, replica: Replica) -> bool:
         """It answers `GET /models`; a refusal below 500 (a server without that route) is an answer too."""
         try:
-            replica.client.with_options(timeout=HEALTH_TIMEOUT_S).models.list()
-        except self._failures as e:
+            replica.client.list_models(HEALTH_TIMEOUT_S)
+        except FAILURES as e:
             return not self._transient(e)
         return True
 
     def _ask(self, replica: Replica, item: WorkItem, traceparent: str | None) -> Completion:
         s = self.sampling
         start = time.perf_counter()
-        messages, extra = list(item.messages), {"top_k": s.top_k} if s.top_k else {}
+        body = {"model": self.model_id, "messages": list(item.messages), "temperature": s.temperature, "top_p": s.top_p,
+                "max_tokens": s.max_tokens, "stream": True, "stream_options": {"include_usage": True}}
+        body |= {"seed": item.seed} if item.seed is not None else {}
+        body |= ({"stop": list(s.stop)} if s.stop else {}) | ({"top_k": s.top_k} if s.top_k else {})
         if item.prefix:  # continue a started reply, as vLLM's servers and goldgate's own accept it
-            messages.append({"role": "assistant", "content": item.prefix})
-            extra |= {"continue_final_message": True, "add_generation_prompt": False}
-        stream = replica.client.chat.completions.create(
-            model=self.model_id, messages=messages, temperature=s.temperature, top_p=s.top_p,
-            max_tokens=s.max_tokens, seed=item.seed, stop=list(s.stop) or None, stream=True,
-            stream_options={"include_usage": True}, extra_body=extra or None,
-            extra_headers={"traceparent": traceparent} if traceparent else None)
+            body["messages"].append({"role": "assistant", "content": item.prefix})
+            body |= {"continue_final_message": True, "add_generation_prompt": False}
         parts, first, finish, usage = [item.prefix], None, None, None
-        with stream:
-            for chunk in stream:
-                if time.perf_counter() - start > self.timeout_s:
-                    raise TimeoutError(f"no complete answer within {self.timeout_s:g} s")
-                usage = chunk.usage or usage
-                for choice in chunk.choices:
-                    if choice.delta.content:
-                        first = first or time.perf_counter()
-                        parts.append(choice.delta.content)
-                    finish = choice.finish_reason or finish
+        for chunk in replica.client.stream(body, {"traceparent": traceparent} if traceparent else None):
+            if time.perf_counter() - start > self.timeout_s:
+                raise TimeoutError(f"no complete answer within {self.timeout_s:g} s")
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or ():
+                if content := (choice.get("delta") or {}).get("content"):
+                    first = first or time.perf_counter()
+                    parts.append(content)
+                finish = choice.get("finish_reason") or finish
         if finish is None:  # the connection closed mid-answer, where a body's end is the connection's
             raise ConnectionError("the stream ended before the answer did (no finish reason)")
         end = time.perf_counter()
         return Completion(item, output="".join(parts), finish_reason=finish,
-                          prompt_tokens=usage.prompt_tokens if usage else None,
-                          completion_tokens=usage.completion_tokens if usage else None,
+                          prompt_tokens=usage.get("prompt_tokens") if usage else None,
+                          completion_tokens=usage.get("completion_tokens") if usage else None,
                           latency_s=end - start, ttft_s=(first or end) - start)

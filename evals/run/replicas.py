@@ -26,11 +26,12 @@ def say(line: str) -> None:
 @dataclass(eq=False)
 class Replica:
     url: str
-    client: Any  # the SDK's client for this url, retrying nothing itself: failing over is the pool's job
+    client: Any  # the client for this url, retrying nothing itself: failing over is the pool's job
     in_flight: int = 0
     answered: int = 0
     failures: int = 0  # in a row
     out_since: float | None = None  # when the breaker took it out of rotation
+    reported: bool = False  # that it is still out, said once per outage (a run hands its work over in parts)
     last_error: str | None = None
 
     def describe(self) -> str:
@@ -58,8 +59,9 @@ class ReplicaPool:
         self._stop.set()
         self._prober.join()
         for r in self.replicas:
-            if r.out_since is not None and self._down is None:
-                say(f"replica {r.describe()} was still out of rotation when the run ended")
+            if r.out_since is not None and self._down is None and not r.reported:
+                r.reported = True
+                say(f"replica {r.describe()} is still out of rotation")
 
     def acquire(self, tried: Collection[Replica] = ()) -> Replica:
         """The live replica with the fewest in flight, preferring one this request has not failed on;
@@ -98,6 +100,6 @@ class ReplicaPool:
             for replica in [r for r in self.replicas if r.out_since is not None]:
                 if self.healthy(replica):
                     with self._changed:
-                        replica.out_since, replica.failures = None, 0
+                        replica.out_since, replica.failures, replica.reported = None, 0, False
                         self._changed.notify_all()
                     say(f"replica {replica.url} answers its health check: back in rotation")

@@ -11,7 +11,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from evals.golden.dataset import Example, GoldenSet, is_holdout, sha256_text
 from evals.run.cache import cached_completions, fresh_generations
@@ -23,6 +23,7 @@ from evals.store.store import Store
 from evals.tracing.run import RunTracing
 
 Progress = Callable[[list[Completion]], None]
+IN_HAND = 4096  # work items taken at a time: bounds the open spans and queued requests of a 100,000-item run
 WRITE_AT_MOST = 10_000  # results per transaction at full speed: DuckDB's cost is per commit, not per row
 WRITE_EVERY_S = 2.0  # and at least this often, so a dashboard sees progress and a crash loses little
 
@@ -48,30 +49,32 @@ def cache_key(backend: Backend, suite: Suite, example: Example, seed: int | None
     return sha256_text(json.dumps([model, suite.prompt.sha256, example.input_sha256, sampling, seed], sort_keys=True))
 
 
-def work_items(target: RunTarget, done: set[tuple[str, int]]) -> list[WorkItem]:
-    suite, items = target.suite, []
+def work_items(target: RunTarget, done: set[tuple[str, int]]) -> Iterator[WorkItem]:
+    """The (example, epoch) pairs not yet done, made as they are taken, not all at once."""
+    suite = target.suite
     for epoch in range(suite.epochs):
         for ex in target.examples:
             if (ex.id, epoch) in done:
                 continue
             seed = None if suite.sampling.seed is None else suite.sampling.seed + epoch
-            items.append(WorkItem(ex, epoch, suite.prompt.messages(ex), seed,
-                                  cache_key(target.backend, suite, ex, seed)))
-    return items
+            yield WorkItem(ex, epoch, suite.prompt.messages(ex), seed, cache_key(target.backend, suite, ex, seed))
 
 
 def execute(store: Store, target: RunTarget, on_progress: Progress | None = None) -> None:
-    """Generate and score every pair not yet done, storing finished answers a transaction at a time."""
+    """Generate and score every pair not yet done, storing finished answers a transaction at a time. Work is
+    taken IN_HAND at a time (its example spans open, its requests queued), so memory stays bounded however
+    large the set; the backend keeps its batch or its connections busy within each part."""
     items = work_items(target, store.done_keys(target.run_id))
-    if target.tracing is not None:
-        items = [i.placed(*target.tracing.start_example(i.example.id, i.epoch)) for i in items]
-    hits = cached_completions(store, items)
-    hit_ids = {id(c.item) for c in hits}
-    groups = target.backend.complete([i for i in items if id(i) not in hit_ids])
     writes = PendingWrites(store, on_progress)
     try:
-        for group in itertools.chain([hits] if hits else [], groups):
-            writes.add(group, *_rows(target, group))
+        while part := list(itertools.islice(items, IN_HAND)):
+            if target.tracing is not None:
+                part = [i.placed(*target.tracing.start_example(i.example.id, i.epoch)) for i in part]
+            hits = cached_completions(store, part)
+            hit_ids = {id(c.item) for c in hits}
+            groups = target.backend.complete([i for i in part if id(i) not in hit_ids])
+            for group in itertools.chain([hits] if hits else [], groups):
+                writes.add(group, *_rows(target, group))
     finally:  # what finished is stored even when the run stops here
         writes.flush()
 

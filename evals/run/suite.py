@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -17,6 +18,12 @@ from evals.golden.dataset import Example, GoldenSet, sha256_text
 from evals.scorers import Scorer, build_scorer
 
 _JINJA = ImmutableSandboxedEnvironment(keep_trailing_newline=True, undefined=StrictUndefined)  # a typo is an error
+
+
+@functools.lru_cache(maxsize=64)
+def _template(source: str) -> Template:
+    """A prompt template compiled once, not once per example (compiling cost more than a request)."""
+    return _JINJA.from_string(source)
 
 
 class _Strict(BaseModel):
@@ -82,7 +89,7 @@ class PromptConfig(_Strict):
     @classmethod
     def _parses(cls, v: str) -> str:
         try:
-            _JINJA.from_string(v)
+            _template(v)
         except TemplateError as e:
             raise ValueError(f"not a valid template: {e}") from None
         return v
@@ -93,7 +100,7 @@ class PromptConfig(_Strict):
 
     def messages(self, example: Example) -> tuple[dict[str, str], ...]:
         if isinstance(example.input, str):
-            turns = ({"role": "user", "content": _JINJA.from_string(self.user).render(input=example.input)},)
+            turns = ({"role": "user", "content": _template(self.user).render(input=example.input)},)
         else:
             turns = tuple(m.model_dump() for m in example.input)
         if self.system is not None and turns[0]["role"] != "system":

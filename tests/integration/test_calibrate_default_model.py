@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from evals.judges.calibration import consensus, verdict
-from evals.stats import cohen_kappa, interpret_kappa
+from evals.stats.agreement import cohen_kappa, interpret_kappa
 from tests.cli_helpers import run_cli
 
 pytestmark = pytest.mark.model

@@ -11,7 +11,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
 
-from evals.stats import cohen_kappa, fleiss_kappa, interpret_kappa, item_bootstrap, krippendorff_alpha
+from evals.stats.agreement import cohen_kappa, fleiss_kappa, interpret_kappa, item_bootstrap, krippendorff_alpha
 
 SEEDS = range(40)
 

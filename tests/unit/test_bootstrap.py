@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evals.stats import bootstrap_ci, bootstrap_distribution
+from evals.stats.bootstrap import bootstrap_ci, bootstrap_distribution
 
 KINDS = ("normal", "bernoulli", "exponential", "quarters")
 CASES = [(kind, n, seed) for kind in KINDS for n, seed in ((8, 1), (40, 2), (300, 3))]

@@ -19,7 +19,7 @@ from evals.judges.judge import Judgment
 from evals.judges.labels import HumanLabel, load_labels
 from evals.judges.parse import Verdict
 from evals.judges.spec import Scale
-from evals.stats import cohen_kappa
+from evals.stats.agreement import cohen_kappa
 from tests.cli_helpers import assert_one_line_error, run_cli
 from tests.eval_files import write_jsonl
 from tests.openai_stub import OpenAIStub, Reply

@@ -1,4 +1,4 @@
-"""Runs against an OpenAI-compatible endpoint over real loopback HTTP, driven by the official `openai` SDK.
+"""Runs against an OpenAI-compatible endpoint over real loopback HTTP.
 
 The server is a scripted stand-in (the engine's own server arrives with the serving issue): it
 fails some requests once with 503 and stalls others, to show retries, per-example deadlines and
@@ -65,7 +65,7 @@ def test_a_run_whose_every_request_failed_is_stored_and_then_refused_with_exit_2
         suite = write_suite(tmp_path / "suite.yaml", golden, None, engine=None, slices=None,
                             endpoint={"url": server.url, "model": "remote-model", "max_retries": 0})
         code, _, err = run_cli(capsys, "run", str(suite), "--db", str(db))
-    assert code == 2 and "3 of 3 generations failed" in err and "AuthenticationError" in err
+    assert code == 2 and "3 of 3 generations failed" in err and "HTTP 401 Unauthorized" in err
     (run,) = Store(db).list_runs()
     assert run["status"] == "completed"  # what happened is kept, to read; the exit code refuses it
 

@@ -10,8 +10,9 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from evals.stats import (bonferroni, bootstrap_ci, holm, mcnemar, min_detectable_effect, noise_floor, paired_bootstrap,
-                         paired_bootstrap_by_slice, pass_at_k, sample_size)
+from evals.stats.bootstrap import bootstrap_ci
+from evals.stats.paired import mcnemar, paired_bootstrap, paired_bootstrap_by_slice
+from evals.stats.power import bonferroni, holm, min_detectable_effect, noise_floor, pass_at_k, sample_size
 
 
 def paired_outcomes(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
