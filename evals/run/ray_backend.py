@@ -14,12 +14,14 @@ import queue
 import threading
 from typing import Any, Callable, Iterator, Sequence
 
-from evals.errors import EvalInputError
+from engine.errors import EngineError
+from evals.errors import EvalInputError, UsageError
 from evals.run.replicas import say
 from evals.run.work import Backend, Completion, WorkItem
 from telemetry.sinks import SpanRecord, SpanRowBuffer
 
 CHUNK = 32  # work items an actor takes at a time: small enough to balance, large enough to batch
+BAD_INPUT = (EngineError, EvalInputError, UsageError)  # what the CLI answers with exit 2, wherever it is raised
 BackendFactory = Callable[[SpanRowBuffer], Backend]  # a backend whose spans go to the buffer given
 
 
@@ -27,10 +29,17 @@ class RayWorker:
     """Lives in an actor: its own backend, and the spans it finished since its last answer."""
 
     def __init__(self, make: BackendFactory) -> None:
-        self.rows = SpanRowBuffer()
-        self.backend = make(self.rows)
+        self.rows, self.problem = SpanRowBuffer(), None
+        try:
+            self.backend = make(self.rows)
+        except BAD_INPUT as e:  # e.g. a model this node cannot load: `identity` hands it to the driver
+            self.problem = e
 
-    def identity(self) -> tuple[str, str | None, str | None]:
+    def identity(self) -> tuple[str, str | None, str | None] | Exception:
+        """The backend's model id, weights digest and endpoint; or the bad input that stopped it, returned
+        rather than raised, so that the driver raises it as the CLI's one-line error."""
+        if self.problem is not None:
+            return self.problem
         return self.backend.model_id, self.backend.model_digest, self.backend.endpoint
 
     def complete(self, items: Sequence[WorkItem]) -> Iterator[tuple[list[Completion], list[SpanRecord]]]:
@@ -52,7 +61,10 @@ class RayBackend:
         actor = ray.remote(num_gpus=1 if per == "GPU" else 0, num_cpus=1 if per == "CPU" else 0)(RayWorker)
         self._ray, self.span_rows = ray, span_rows
         self.actors = [actor.remote(make) for _ in range(count)]
-        self.model_id, self.model_digest, self.endpoint = ray.get(self.actors[0].identity.remote())
+        identity = ray.get(self.actors[0].identity.remote())
+        if isinstance(identity, Exception):
+            raise identity
+        self.model_id, self.model_digest, self.endpoint = identity
         say(f"ray: {count} actors, one per {per}, on the cluster at {address}")
 
     def complete(self, items: Sequence[WorkItem]) -> Iterator[list[Completion]]:
@@ -74,7 +86,12 @@ class RayBackend:
                         answered[n] += len(group)
                         arrived.put(group)
                 arrived.put(None)
-            except BaseException as e:  # an actor died or raised: the run stops with it, what arrived is stored
+            except self._ray.exceptions.RayTaskError as e:
+                arrived.put(_cause(e))
+            except self._ray.exceptions.RayError as e:  # an actor or its node died: what arrived is stored
+                arrived.put(EvalInputError(f"actor {n} failed ({type(e).__name__}: {str(e).splitlines()[0]}); "
+                                           "--resume finishes the run", field="--ray"))
+            except BaseException as e:  # anything else is raised in the driver as it was
                 arrived.put(e)
 
         feeders = [threading.Thread(target=feed, args=(n, a), daemon=True) for n, a in enumerate(self.actors)]
@@ -89,6 +106,12 @@ class RayBackend:
         finally:
             stop.set()
             say("ray: " + ", ".join(f"actor {n} answered {k}" for n, k in enumerate(answered)))
+
+
+def _cause(e: Any) -> BaseException:
+    """What an actor raised: bad input as itself (exit 2 naming its field), a defect as Ray's error, which
+    carries the actor's traceback for the report."""
+    return e.cause if isinstance(e.cause, BAD_INPUT) else e
 
 
 def _ray(address: str) -> Any:

@@ -75,3 +75,14 @@ def test_a_run_on_a_two_worker_cluster_stores_the_same_rows_as_without_it(
         hung = con.execute("SELECT count(*), count(*) FILTER (g.parent_span_id = r.span_id AND g.trace_id = r.trace_id) "
                            "FROM results r JOIN spans g ON g.span_id = r.generation_span_id").fetchone()
     assert hung == (80, 80)  # every generation's span came back from its actor, under its example's span
+
+
+def test_a_model_the_actors_cannot_load_exits_2_with_its_message(cluster_address: str, tmp_path: Path) -> None:
+    golden = write_jsonl(tmp_path / "golden.jsonl", examples(4))
+    suite = write_suite(tmp_path / "suite.yaml", golden, tmp_path / "missing.gguf")
+    done = subprocess.run([sys.executable, "-m", "evals.cli", "run", str(suite), "--db", str(tmp_path / "gg.duckdb"),
+                           "--ray", cluster_address], capture_output=True, text=True, timeout=300,
+                          env=os.environ | LOOPBACK)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("goldgate: error:")]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr  # (RayWorker) lines are Ray's
+    assert len(errors) == 1 and "missing.gguf: no such model file" in errors[0], done.stderr
