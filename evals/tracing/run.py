@@ -1,6 +1,6 @@
-"""The trace of one `goldgate run`: a run span, a span per (example, epoch) that its generation, judge
-calls and scorers hang beneath, and the finished spans handed to the store with the results they
-explain. Telemetry writes the spans; this decides their shape."""
+"""The traces of one `goldgate run`: a run span, and a trace per (example, epoch), linked to it, whose
+root span its generation, judge calls and scorers hang beneath; and the finished spans, handed to the
+store with the results they explain. Telemetry writes the spans; this decides their shape."""
 
 from __future__ import annotations
 

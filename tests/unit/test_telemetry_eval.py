@@ -1,5 +1,5 @@
-"""An eval run's trace, read back from in-memory exporters and from the store: a run span, a span per
-example with its generation, its judge's call and each scorer beneath, every score a
+"""An eval run's traces, read back from in-memory exporters and from the store: a run span, and a trace
+per example, linked to it, with its generation, its judge's call and each scorer beneath, every score a
 `gen_ai.evaluation.result` event on the generation it judges, and every result keeping its ids."""
 
 from __future__ import annotations
@@ -68,7 +68,11 @@ def test_one_trace_shows_an_example_end_to_end(tmp_path: Path, tiny_gguf: Path) 
     assert run.parent is None and run.attributes["goldgate.run.id"] == run_id
     example_spans = {s.attributes["goldgate.example.id"]: s for s in spans if s.name.startswith("eval_example ")}
     assert sorted(example_spans) == [f"ex-{i}" for i in range(4)]
-    assert all(s.parent.span_id == run.context.span_id for s in example_spans.values())
+    for s in example_spans.values():  # each the root of its own trace, linked to the run span
+        assert s.parent is None and s.context.trace_id != run.context.trace_id
+        assert [link.context.span_id for link in s.links] == [run.context.span_id]
+        assert s.attributes["goldgate.run.id"] == run_id
+    assert len({s.context.trace_id for s in example_spans.values()}) == len(example_spans)
 
     with duckdb.connect(str(store.path), read_only=True) as con:
         results = {r[0]: r[1:] for r in con.execute(
