@@ -64,3 +64,17 @@ def pick_run(runs: pd.DataFrame, label: str = "Run", *, key: str = "run", index:
 def _run_label(runs: pd.DataFrame, run_id: str) -> str:
     tag = runs.loc[runs["run_id"] == run_id, "tag"].iloc[0]
     return f"{run_id} ({tag})" if tag else run_id
+
+
+def example_filters(run_id: str) -> dict[str, Any]:
+    """The slice, outcome and latency filters over a run's examples, as the `examples` query's arguments."""
+    slices = query("slices", run_id=run_id)
+    options = [None, *zip(slices["slice_key"], slices["slice_value"])]
+    left, middle, right = st.columns(3)
+    chosen = left.selectbox("Slice", options, format_func=lambda o: "all" if o is None else f"{o[0]} = {o[1]}",
+                            key="slice")
+    outcome = middle.selectbox("Outcome", [None, "pass", "fail", "error"], format_func=lambda o: o or "any",
+                               key="outcome")
+    slower = right.number_input("Slower than (s)", min_value=0.0, value=0.0, step=0.1, key="slower")
+    return {"slice_key": chosen[0] if chosen else None, "slice_value": chosen[1] if chosen else None,
+            "outcome": outcome, "min_latency_s": slower or None}

@@ -1,5 +1,6 @@
-"""Find a trace by id, by run or by example, and read it as a waterfall of its span tree; the selected
-span's gen_ai.* (and every other) attribute below."""
+"""Find a trace by id, by example, or among a run's examples (each example is its own trace; filtered by
+slice, outcome and latency), and read it as a waterfall of its span tree; the selected span's gen_ai.*
+(and every other) attribute below."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import query, store_or_empty_state
+from dashboard.data import example_filters, pick_run, query, store_or_empty_state
 
 
 def tree_order(spans: pd.DataFrame) -> pd.DataFrame:
@@ -34,20 +35,24 @@ if runs is not None:
     params = st.query_params
     by = st.radio("Find by", ["trace id", "run", "example"], horizontal=True,
                   index=2 if params.get("example") else 0 if params.get("trace") else 1)
-    trace_id = run_id = example_id = None
-    if by == "trace id":
-        trace_id = st.text_input("Trace id (32 hex digits)", params.get("trace", "")).strip() or None
-    elif by == "run":
-        run_id = st.selectbox("Run", runs["run_id"].tolist())
+    trace_id = example_id = None
+    if by == "run":  # a trace per example: the run's examples, filtered, each one's trace to open
+        run_id = pick_run(runs)
+        found = query("examples", run_id=run_id, **example_filters(run_id))
+        found = found[found["trace_id"].notna()][["example_id", "epoch", "outcome", "latency_s", "trace_id"]]
+        st.caption(f"{len(found)} example traces shown (at most 200)")
     else:
-        example_id = st.text_input("Example id", params.get("example", "")).strip() or None
-    found = query("find_traces", trace_id=trace_id, run_id=run_id, example_id=example_id) \
-        if trace_id or run_id or example_id else pd.DataFrame()
+        if by == "trace id":
+            trace_id = st.text_input("Trace id (32 hex digits)", params.get("trace", "")).strip() or None
+        else:
+            example_id = st.text_input("Example id", params.get("example", "")).strip() or None
+        found = query("find_traces", trace_id=trace_id, example_id=example_id) \
+            if trace_id or example_id else pd.DataFrame()
     if found.empty:
-        st.info("No trace matches." if trace_id or run_id or example_id else "Give a trace id, a run or an example.")
+        st.info("No trace matches." if by == "run" or trace_id or example_id else "Give a trace id or an example.")
     else:
         st.dataframe(found, hide_index=True, width="stretch")
-        chosen = st.selectbox("Trace", found["trace_id"].tolist())
+        chosen = st.selectbox("Trace", found["trace_id"].tolist(), key="trace")
         spans = query("trace_spans", trace_id=chosen, example_id=example_id)
         if len(spans) > 1:
             spans = tree_order(spans)

@@ -68,9 +68,9 @@ def slices(con: Con, run_id: str) -> pd.DataFrame:
 
 
 def examples(con: Con, run_id: str, *, slice_key: str | None = None, slice_value: str | None = None,
-             outcome: str | None = None, limit: int = 200) -> pd.DataFrame:
+             outcome: str | None = None, min_latency_s: float | None = None, limit: int = 200) -> pd.DataFrame:
     """A run's answers with every score and the judges' rationales. Outcome: error (no answer), fail (a
-    score below 1), pass."""
+    score below 1), pass; `min_latency_s`: only answers at least this slow."""
     return _df(con, """
         WITH scored AS (
             SELECT example_id, epoch, min(value) AS worst,
@@ -87,8 +87,10 @@ def examples(con: Con, run_id: str, *, slice_key: str | None = None, slice_value
             WHERE r.run_id = $run)
         SELECT * FROM rows
         WHERE ($key IS NULL OR labels->>$key = $value) AND ($outcome IS NULL OR outcome = $outcome)
+          AND ($slow IS NULL OR latency_s >= $slow)
         ORDER BY example_id, epoch LIMIT $limit""",
-               {"run": run_id, "key": slice_key, "value": slice_value, "outcome": outcome, "limit": limit})
+               {"run": run_id, "key": slice_key, "value": slice_value, "outcome": outcome, "slow": min_latency_s,
+                "limit": limit})
 
 
 def calibrations(con: Con) -> pd.DataFrame:
@@ -161,19 +163,19 @@ def error_counts(con: Con, model: str | None, run_id: str | None) -> dict[str, i
     return {"api": api, "validation": validation, "guardrail": guardrail}
 
 
-def find_traces(con: Con, *, trace_id: str | None = None, run_id: str | None = None,
-                example_id: str | None = None, limit: int = 50) -> pd.DataFrame:
-    """Traces by id, by run or by example: their root span, start, duration and size."""
+def find_traces(con: Con, *, trace_id: str | None = None, example_id: str | None = None,
+                limit: int = 50) -> pd.DataFrame:
+    """Traces by id or by example (in any run): their root span, start, duration and size. A run's traces,
+    one per example, are found through `examples`."""
     return _df(con, """
         WITH hits AS (
             SELECT DISTINCT trace_id FROM spans
-            WHERE ($trace IS NULL OR trace_id = $trace) AND ($run IS NULL OR run_id = $run)
-              AND ($example IS NULL OR example_id = $example)
+            WHERE ($trace IS NULL OR trace_id = $trace) AND ($example IS NULL OR example_id = $example)
             LIMIT $limit)
         SELECT s.trace_id, arg_min(s.name, s.start_time) AS root, min(s.start_time) AS start,
                epoch(max(s.end_time)) - epoch(min(s.start_time)) AS duration_s, count(*) AS spans
         FROM spans s JOIN hits USING (trace_id) GROUP BY s.trace_id ORDER BY start DESC""",
-               {"trace": trace_id, "run": run_id, "example": example_id, "limit": limit})
+               {"trace": trace_id, "example": example_id, "limit": limit})
 
 
 def trace_spans(con: Con, trace_id: str, example_id: str | None = None) -> pd.DataFrame:

@@ -149,6 +149,23 @@ def test_traces_find_an_example_and_draw_its_span_tree(app, team_store) -> None:
     assert "gen_ai.usage.output_tokens" in at.json[0].value
 
 
+def test_traces_list_a_runs_examples_filtered_by_latency_and_draw_one_examples_own_trace(app, team_store) -> None:
+    db, _, runs = team_store
+    latencies = sorted(v for (v,) in sql(db, "SELECT latency_s FROM results WHERE run_id = ?", runs["baseline"]))
+    slow = latencies[len(latencies) // 2]
+    at = app("traces", run=runs["baseline"])
+    at.number_input(key="slower").set_value(slow).run()
+    listed = at.dataframe[0].value
+    expected = sql(db, "SELECT example_id, trace_id FROM results WHERE run_id = ? AND latency_s >= ? ORDER BY 1",
+                   runs["baseline"], slow)
+    assert 0 < len(listed) < len(latencies) and list(zip(listed["example_id"], listed["trace_id"])) == expected
+    at.selectbox(key="trace").select(expected[-1][1]).run()
+    spans = chart_rows(at, 0)
+    names = spans["name"].tolist()
+    assert f"eval_example {expected[-1][0]}" in names and not any(n.startswith("eval t") for n in names)
+    assert sum(n.startswith("eval_example ") for n in names) == 1  # one example's trace: a handful of spans
+
+
 def test_a_missing_store_shows_the_command_to_create_a_run(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv(DB_VARIABLE, str(tmp_path / "none.duckdb"))
     for page in ("overview", "run", "engine", "traces", "judges", "label", "compare"):
