@@ -43,6 +43,8 @@ class RayWorker:
         return self.backend.model_id, self.backend.model_digest, self.backend.endpoint
 
     def complete(self, items: Sequence[WorkItem]) -> Iterator[tuple[list[Completion], list[SpanRecord]]]:
+        if self.problem is not None:  # an actor other than the first, on a node that cannot load the model
+            raise self.problem
         for group in self.backend.complete(items):
             yield group, self.rows.drain()
 
