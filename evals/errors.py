@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.errors import EngineError
+
 
 class UsageError(Exception):
     """A flag's value is wrong in a way argparse cannot see (names the flag)."""
@@ -45,3 +47,7 @@ def first_problem(error: ValidationError) -> tuple[tuple[str | int, ...], str]:
     """Where pydantic's first complaint is, and what it says (without its "Value error, " prefix)."""
     err = error.errors()[0]
     return tuple(err["loc"]), err["msg"].removeprefix("Value error, ")
+
+
+# what the CLI answers with exit 2 and one line, wherever it was raised (in a Ray actor too)
+BAD_INPUT = (EngineError, EvalInputError, UsageError)

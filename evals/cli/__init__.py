@@ -9,10 +9,9 @@ import argparse
 import sys
 import traceback
 
-from engine.errors import EngineError
 from evals.cli import calibrate, compare, dashboard, datasets, gate, generate, models, run, runs, serve
 from evals.cli.exit_codes import EXIT_BAD_INPUT, EXIT_DEFECT, EXIT_INTERRUPTED
-from evals.errors import EvalInputError, UsageError
+from evals.errors import BAD_INPUT
 from evals.settings import Settings
 
 COMMANDS = (generate, models, run, datasets, runs, calibrate, compare, gate, serve, dashboard)
@@ -31,7 +30,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
     args = build_parser(settings).parse_args(argv)  # argparse itself exits 2 on usage errors
     try:
         return args.handler(args, settings)
-    except (EngineError, EvalInputError, UsageError) as e:
+    except BAD_INPUT as e:
         print(f"goldgate: error: {' '.join(str(e).splitlines())}", file=sys.stderr)  # one line, always
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

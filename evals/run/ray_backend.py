@@ -14,14 +14,12 @@ import queue
 import threading
 from typing import Any, Callable, Iterator, Sequence
 
-from engine.errors import EngineError
-from evals.errors import EvalInputError, UsageError
+from evals.errors import BAD_INPUT, EvalInputError
 from evals.run.replicas import say
 from evals.run.work import Backend, Completion, WorkItem
 from telemetry.sinks import SpanRecord, SpanRowBuffer
 
 CHUNK = 32  # work items an actor takes at a time: small enough to balance, large enough to batch
-BAD_INPUT = (EngineError, EvalInputError, UsageError)  # what the CLI answers with exit 2, wherever it is raised
 BackendFactory = Callable[[SpanRowBuffer], Backend]  # a backend whose spans go to the buffer given
 
 

@@ -11,9 +11,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Collection
+from typing import Callable, Collection
 
 from evals.errors import EvalInputError
+from evals.run.chat_client import ChatClient
 
 BREAK_AFTER = 3  # failures in a row that take a replica out of rotation
 PROBE_EVERY_S = 0.5  # how often a replica out of rotation is asked whether it is back
@@ -26,7 +27,7 @@ def say(line: str) -> None:
 @dataclass(eq=False)
 class Replica:
     url: str
-    client: Any  # the client for this url, retrying nothing itself: failing over is the pool's job
+    client: ChatClient  # retrying nothing itself: failing over is the pool's job
     in_flight: int = 0
     answered: int = 0
     failures: int = 0  # in a row
