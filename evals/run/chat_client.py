@@ -24,8 +24,11 @@ class EndpointStatusError(EndpointError):
     """The endpoint refused the request: its HTTP status and the message of its (OpenAI-shaped) error body."""
 
     def __init__(self, status: int, message: str) -> None:
-        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
-        super().__init__(f"{message} (HTTP {status} {phrase})".rstrip())
+        try:
+            status_line = f"HTTP {status} {HTTPStatus(status).phrase}"
+        except ValueError:  # a status Python has no name for
+            status_line = f"HTTP {status}"
+        super().__init__(f"{message} ({status_line})")
         self.status = status
 
 
@@ -65,7 +68,9 @@ class ChatClient:
 
     def list_models(self, timeout_s: float) -> None:
         """`GET /models`: raises unless the endpoint answers it with success."""
-        self._request("GET", "/models", None, None, timeout_s).release_conn()
+        response = self._request("GET", "/models", None, None, timeout_s)
+        response.drain_conn()  # the listing itself is not needed; read, the connection can be used again
+        response.release_conn()
 
     def _request(self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None,
                  timeout_s: float | None = None) -> urllib3.BaseHTTPResponse:

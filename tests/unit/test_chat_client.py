@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
@@ -21,6 +22,7 @@ CHUNKS = [{"choices": [{"index": 0, "delta": {"content": "Par"}, "finish_reason"
 class Server(ThreadingHTTPServer):
     def __init__(self) -> None:
         self.connections, self.reply = 0, (200, b"")
+        self.stall_after: int | None = None  # chunked: the body in two parts with pauses (a slow stream)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,9 +39,18 @@ class Server(ThreadingHTTPServer):
                 self.rfile.read(int(self.headers["Content-Length"]))
                 status, body = server.reply
                 self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
+                if server.stall_after is None:
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                self.send_header("Transfer-Encoding", "chunked")  # as streaming servers send it, a part at a time
                 self.end_headers()
-                self.wfile.write(body)
+                for part in (body[:server.stall_after], body[server.stall_after:]):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.flush()
+                    time.sleep(0.3)
+                self.wfile.write(b"0\r\n\r\n")
 
         super().__init__(("127.0.0.1", 0), Handler)
 
@@ -86,3 +97,14 @@ def test_an_error_event_or_a_garbled_event_in_the_stream_is_an_error(server: Ser
     server.reply = (200, b"data: {not json\n\n")
     with pytest.raises(EndpointError, match="not JSON"):
         list(client(server).stream({}))
+
+
+def test_an_answer_left_mid_stream_does_not_leak_into_the_next_on_its_connection(server: Server) -> None:
+    server.reply, server.stall_after = (200, events(*CHUNKS)), len(events(CHUNKS[0])) - len(b"data: [DONE]\n\n")
+    c = client(server)
+    chunks = c.stream({"model": "m", "messages": []})
+    assert next(chunks) == CHUNKS[0]
+    chunks.close()  # as at a deadline: the rest of this answer is still on its way
+    server.stall_after = None
+    assert list(c.stream({"model": "m", "messages": []})) == CHUNKS  # not the rest of the first
+    assert server.connections == 2
