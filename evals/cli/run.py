@@ -67,7 +67,7 @@ def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, Subs
 def run_backend(args: argparse.Namespace, suite: Suite, settings: Settings, tel: Telemetry,
                 rows: SpanRowBuffer) -> Backend:
     """The suite's backend here, or with `--ray` one in each actor of the cluster."""
-    if not args.ray:
+    if args.ray is None:
         return make_backend(suite, settings, tel)
     from evals.run.ray_backend import RayBackend
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import queue
 import threading
+import warnings
 from typing import Any, Callable, Iterator, Sequence
 
 from evals.errors import BAD_INPUT, EvalInputError
@@ -116,13 +117,17 @@ def _cause(e: Any) -> BaseException:
 
 def _ray(address: str) -> Any:
     """Ray, connected to the cluster at `address` (`auto`: the one this machine belongs to)."""
+    if not address.strip():
+        raise EvalInputError("give the cluster's address (host:port, ray://host:port) or auto", field="--ray")
     try:
         import ray
     except ImportError:
         raise EvalInputError("needs Ray, an optional extra: pip install 'goldgate[ray]'", field="--ray") from None
     if not ray.is_initialized():
         try:
-            ray.init(address=address, logging_level="WARNING", log_to_driver=True)
+            with warnings.catch_warnings():  # Ray's client warns, then raises, of the same timeout: say it once
+                warnings.simplefilter("ignore")
+                ray.init(address=address, logging_level="WARNING", log_to_driver=True)
         except (ConnectionError, ValueError, RuntimeError) as e:
             raise EvalInputError(f"cannot join a Ray cluster at {address!r}: {e}", field="--ray") from None
     return ray

@@ -13,6 +13,7 @@ import pytest
 from gguf import GGMLQuantizationType as Q
 
 from tests.cli_helpers import assert_one_line_error, run_cli
+from tests.eval_files import examples, write_jsonl, write_suite
 from tests.tiny_models import write_gguf
 
 
@@ -101,3 +102,11 @@ def test_a_spans_file_that_cannot_be_written_is_bad_input(capsys, tmp_path) -> N
     blocker.write_text("")
     code, _, err = run_cli(capsys, "generate", "hi", "--spans-jsonl", str(blocker / "spans.jsonl"))
     assert_one_line_error(code, err, "--spans-jsonl", "a-file")
+
+
+@pytest.mark.parametrize("address,phrase", [("", "give the cluster's address"), ("not an address", "cannot join")])
+def test_a_bad_ray_address_names_the_flag_and_stores_nothing(capsys, tmp_path, tiny_gguf, address, phrase) -> None:
+    suite = write_suite(tmp_path / "suite.yaml", write_jsonl(tmp_path / "golden.jsonl", examples(2)), tiny_gguf)
+    code, _, err = run_cli(capsys, "run", str(suite), "--db", str(tmp_path / "gg.duckdb"), "--ray", address)
+    assert_one_line_error(code, err, "--ray", phrase)
+    assert not (tmp_path / "gg.duckdb").exists()
