@@ -52,7 +52,10 @@ if runs is not None:
         st.info("No trace matches." if by == "run" or trace_id or example_id else "Give a trace id or an example.")
     else:
         st.dataframe(found, hide_index=True, width="stretch")
-        chosen = st.selectbox("Trace", found["trace_id"].tolist(), key="trace")
+        labels = dict(zip(found["trace_id"], found["example_id"] + " · epoch " + found["epoch"].astype(str))) \
+            if by == "run" else {}
+        chosen = st.selectbox("Trace", found["trace_id"].tolist(), key="trace",
+                              format_func=lambda t: f"{labels[t]} · {t}" if t in labels else t)
         spans = query("trace_spans", trace_id=chosen, example_id=example_id)
         if len(spans) > 1:
             spans = tree_order(spans)
