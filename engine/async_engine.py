@@ -68,6 +68,7 @@ class AsyncEngine:
     def __init__(self, engine: Engine, *, max_waiting: int = 256) -> None:
         self.engine = engine
         self.max_waiting = max_waiting
+        self._preparing = 0  # admitted, still being tokenized off the loop: they will be waiting in a moment
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -108,11 +109,15 @@ class AsyncEngine:
         that thread busy, never the event loop that answers every other client."""
         self._check_queue()
         sink, events = self._sink()
-        seq = await asyncio.to_thread(self.engine.prepare, request, sink, fit_max_tokens=fit_max_tokens)
+        self._preparing += 1  # counted at once, so a burst that arrives together cannot overfill the queue
+        try:
+            seq = await asyncio.to_thread(self.engine.prepare, request, sink, fit_max_tokens=fit_max_tokens)
+        finally:
+            self._preparing -= 1
         return self._queued(seq, events)
 
     def _check_queue(self) -> None:
-        waiting = self.engine.stats().waiting
+        waiting = self.engine.stats().waiting + self._preparing
         if waiting >= self.max_waiting:
             raise QueueFullError(waiting, self.max_waiting)
 

@@ -83,9 +83,11 @@ class EngineCore:
                 chunk.seq.started = chunk.seq.started or started
             sampled = self.runner.execute(plan.chunks)
             now = time.perf_counter()
+            per_token = (now - started) / sum(c.end - c.start for c in plan.chunks)
             for i, chunk in enumerate(plan.chunks):
                 seq = chunk.seq
                 seq.num_computed = chunk.end
+                seq.engine_s += per_token * (chunk.end - chunk.start)
                 if i in sampled:
                     delta = seq.append(sampled[i], self.eos_ids, now)
                     if seq.finish_reason is not None:

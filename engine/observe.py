@@ -27,7 +27,7 @@ def generation_record(seq: Sequence, model_id: str, stats: EngineStats) -> Gener
         start_ns=ns(seq.arrived), end_ns=ns(end), max_tokens=p.max_tokens, temperature=p.temperature,
         top_p=p.top_p, top_k=p.top_k, seed=p.seed, stop=p.stop, stream=request.stream,
         finish_reason=None if seq.error else seq.finish_reason, input_tokens=len(seq.prompt_ids),
-        output_tokens=len(seq.out), first_token_ns=ns(seq.first_token_at) if has_tokens else None,
+        output_tokens=len(seq.out), engine_s=seq.engine_s, first_token_ns=ns(seq.first_token_at) if has_tokens else None,
         queue_s=(seq.started or end) - seq.arrived,
         prefill_s=seq.first_token_at - seq.started if has_tokens and seq.started else None,
         decode_s=seq.last_token_at - seq.first_token_at if has_tokens else None,

@@ -46,6 +46,7 @@ class Timings:
     time_to_first_token_s: float
     total_s: float
     decode_s: float  # from first to last token
+    engine_s: float = 0.0  # its share of step time, each step's split by the tokens computed (an hourly price's)
 
     def time_per_output_token_s(self, completion_tokens: int) -> float:
         return self.decode_s / (completion_tokens - 1) if completion_tokens > 1 else 0.0

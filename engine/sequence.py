@@ -30,6 +30,7 @@ class Sequence:
     started: float = 0.0
     first_token_at: float = 0.0
     last_token_at: float = 0.0
+    engine_s: float = 0.0  # its share of step time: each step's time split by the tokens each sequence computed
     span_ids: Any = None  # telemetry's SpanIds of the generation span, once written
 
     @property
@@ -67,7 +68,7 @@ class Sequence:
             timings=Timings(queue_s=started - self.arrived,
                             time_to_first_token_s=max(self.first_token_at - self.arrived, 0.0),
                             total_s=max(self.last_token_at, started) - self.arrived,
-                            decode_s=max(self.last_token_at - self.first_token_at, 0.0)),
+                            decode_s=max(self.last_token_at - self.first_token_at, 0.0), engine_s=self.engine_s),
             trace_id=self.span_ids.trace_id if self.span_ids else None,
             span_id=self.span_ids.span_id if self.span_ids else None,
         )

@@ -13,6 +13,7 @@ from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from telemetry.messages import content_attributes
+from telemetry.prices import COST, CURRENCY
 from telemetry.setup import Telemetry
 from telemetry.sinks import KV_CACHE_USAGE, REQUESTS_WAITING, TTFT
 from telemetry.trace_context import context_from_traceparent
@@ -53,6 +54,8 @@ class GenerationRecord:
     finish_reason: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cached_tokens: int | None = None  # input tokens a provider served from its prompt cache
+    engine_s: float | None = None  # this generation's share of engine step time (what an hourly price bills)
     first_token_ns: int | None = None
     queue_s: float | None = None  # the engine's timings, which the conventions lack
     prefill_s: float | None = None
@@ -114,7 +117,11 @@ def record_generation(tel: Telemetry, r: GenerationRecord, span: Span | None = N
     if span is None:
         span = start_generation_span(tel, r.operation, r.request_model, kind=r.kind,
                                      parent_traceparent=r.parent_traceparent, start_ns=r.start_ns)
-    span.set_attributes(generation_attributes(r))
+    attributes = generation_attributes(r)
+    cost = generation_cost(tel, r)
+    if cost is not None:
+        attributes |= {COST: cost, CURRENCY: tel.prices.currency}
+    span.set_attributes(attributes)
     if tel.capture.on_span or tel.capture.as_event:
         content = content_attributes(r.messages, r.prompt, r.output, r.finish_reason, tel.redactor)
         if tel.capture.on_span:
@@ -124,8 +131,17 @@ def record_generation(tel: Telemetry, r: GenerationRecord, span: Span | None = N
     if r.error_type:
         span.set_status(Status(StatusCode.ERROR, r.error_type))
     span.end(end_time=r.end_ns)
-    _record_metrics(tel, r)
+    _record_metrics(tel, r, cost)
     return span_ids(span)
+
+
+def generation_cost(tel: Telemetry, r: GenerationRecord) -> float | None:
+    """What `r` cost by the telemetry's price table (None without one, or for a failed call that used
+    no tokens)."""
+    if tel.prices is None or (r.input_tokens is None and r.engine_s is None):
+        return None
+    return tel.prices.price(r.request_model).cost(r.input_tokens or 0, r.output_tokens or 0,
+                                                  cached_tokens=r.cached_tokens or 0, engine_s=r.engine_s)
 
 
 def span_ids(span: Span) -> SpanIds:
@@ -139,10 +155,12 @@ def record_error(tel: Telemetry, error_class: str, error_type: str, model: str) 
                                                 g.GEN_AI_REQUEST_MODEL: model})
 
 
-def _record_metrics(tel: Telemetry, r: GenerationRecord) -> None:
+def _record_metrics(tel: Telemetry, r: GenerationRecord, cost: float | None) -> None:
     i = tel.instruments
     labels = {g.GEN_AI_OPERATION_NAME: r.operation, g.GEN_AI_PROVIDER_NAME: r.provider,
-              g.GEN_AI_REQUEST_MODEL: r.request_model}
+              g.GEN_AI_REQUEST_MODEL: r.request_model, **tel.labels.of(r.extra)}
+    if cost is not None:
+        i.cost.add(cost, labels | {CURRENCY: tel.prices.currency})
     if r.error_type:
         labels[error_attributes.ERROR_TYPE] = r.error_type
     duration = (r.end_ns - r.start_ns) / 1e9

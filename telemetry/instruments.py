@@ -7,10 +7,12 @@ from typing import Callable, Iterable, Mapping
 
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as m
+from opentelemetry.semconv.metrics import http_metrics
 
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)  # HTTP semconv's
 TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 
 ERROR_CLASSES = ("api", "validation", "guardrail")  # separate counters: they page different people
@@ -41,6 +43,10 @@ class Instruments:
                                                 "Time per output token generated after the first token", TPOT_BUCKETS)
         self.errors = {c: meter.create_counter(f"goldgate.errors.{c}", unit="{error}",
                                                description=f"Requests that ended in a {c} error") for c in ERROR_CLASSES}
+        self.cost = meter.create_counter("goldgate.usage.cost", unit="{cost}",
+                                         description="What generations cost, in the price table's currency")
+        self.http_duration = _histogram(meter, http_metrics.HTTP_SERVER_REQUEST_DURATION, "s",
+                                        "Duration of HTTP server requests", HTTP_BUCKETS)
         self._saturation: list[tuple[str, SaturationSource]] = []
         for key, unit, description in SATURATION_GAUGES:
             meter.create_observable_gauge(f"goldgate.engine.{key}", callbacks=[self._observer(key)], unit=unit,

@@ -1,7 +1,9 @@
-"""The server's side of a request: a SERVER span that continues the caller's trace, and API errors
-counted in their own class."""
+"""The server's side of a request: a SERVER span that continues the caller's trace, the HTTP conventions'
+request duration (by status code: what an availability SLO counts), and API errors in their own class."""
 
 from __future__ import annotations
+
+import time
 
 from opentelemetry.semconv.attributes import error_attributes, http_attributes, server_attributes, url_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -31,6 +33,13 @@ def end_server_span(tel: Telemetry, span: Span, status_code: int, model: str) ->
     """End the request's span; a 4xx or 5xx answer counts as an API error (a 5xx also marks the span failed,
     as the HTTP conventions say for servers)."""
     span.set_attribute(http_attributes.HTTP_RESPONSE_STATUS_CODE, status_code)
+    attributes = span.attributes or {}
+    labels = {http_attributes.HTTP_REQUEST_METHOD: attributes.get(http_attributes.HTTP_REQUEST_METHOD, ""),
+              http_attributes.HTTP_RESPONSE_STATUS_CODE: status_code}
+    if http_attributes.HTTP_ROUTE in attributes:
+        labels[http_attributes.HTTP_ROUTE] = attributes[http_attributes.HTTP_ROUTE]
+    tel.instruments.http_duration.record((time.time_ns() - span.start_time) / 1e9,
+                                         labels | tel.labels.of(attributes))
     if status_code >= 400:
         span.set_attribute(error_attributes.ERROR_TYPE, str(status_code))
         record_error(tel, "api", str(status_code), model)

@@ -20,7 +20,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 from prometheus_client import CollectorRegistry
 
+from telemetry.attribution import BoundedLabels
 from telemetry.instruments import Instruments
+from telemetry.prices import PriceTable
 from telemetry.redact import Redactor
 from telemetry.settings import CaptureMode, TelemetrySettings
 from telemetry.sinks import JsonlSpanExporter, SpanRowBuffer
@@ -38,11 +40,13 @@ class Telemetry:
     capture: CaptureMode = CaptureMode.NO_CONTENT
     redactor: Redactor = field(default_factory=Redactor)
     prometheus_registry: CollectorRegistry | None = None  # what a server's /metrics exposes, if it has one
+    prices: PriceTable | None = None  # when given, every generation span and the cost counter carry its cost
 
     def __post_init__(self) -> None:
         self.tracer = self.tracer_provider.get_tracer(SCOPE)
         self.instruments = Instruments(self.meter_provider.get_meter(SCOPE))
         self.logger = self.logger_provider.get_logger(SCOPE)
+        self.labels = BoundedLabels()
 
     def shutdown(self) -> None:
         """Flush everything still buffered to its exporters, then stop them."""
@@ -52,15 +56,16 @@ class Telemetry:
 
 
 def configure(*, env: Mapping[str, str], service_name: str = "goldgate", jsonl_path: Path | None = None,
-              span_rows: SpanRowBuffer | None = None, prometheus: bool = False) -> Telemetry:
+              span_rows: SpanRowBuffer | None = None, prometheus: bool = False,
+              prices: PriceTable | None = None) -> Telemetry:
     """Telemetry from `OTEL_*` variables in `env` (the caller reads the environment, once) plus goldgate's
     own sinks: a JSONL file, span rows for the DuckDB store, and with `prometheus` a registry for a
-    server's /metrics. Each call builds a new handle; its owner passes it down and shuts it down."""
-    return _build(TelemetrySettings.from_env(env), service_name, jsonl_path, span_rows, prometheus)
+    server's /metrics; `prices` costs every generation. Each call builds a new handle; its owner passes it down and shuts it down."""
+    return _build(TelemetrySettings.from_env(env), service_name, jsonl_path, span_rows, prometheus, prices)
 
 
 def _build(settings: TelemetrySettings, service_name: str, jsonl_path: Path | None, span_rows: SpanRowBuffer | None,
-           prometheus: bool) -> Telemetry:
+           prometheus: bool, prices: PriceTable | None) -> Telemetry:
     resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over our default name
     if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": service_name}))
@@ -84,7 +89,7 @@ def _build(settings: TelemetrySettings, service_name: str, jsonl_path: Path | No
     for processor in processors:
         traces.add_span_processor(processor)
     return Telemetry(traces, MeterProvider(metric_readers=readers, resource=resource), logs, capture=settings.capture,
-                     prometheus_registry=registry)
+                     prometheus_registry=registry, prices=prices)
 
 
 def _exporter(signal: str, name: str, settings: TelemetrySettings):

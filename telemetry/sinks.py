@@ -14,8 +14,11 @@ from typing import Any, Sequence
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as g
-from opentelemetry.semconv.attributes import error_attributes
+from opentelemetry.semconv.attributes import error_attributes, http_attributes
 from opentelemetry.trace import format_span_id, format_trace_id
+
+from telemetry.attribution import FEATURE, VARIANT
+from telemetry.prices import COST
 
 RUN_ID = "goldgate.run.id"
 EXAMPLE_ID = "goldgate.example.id"
@@ -52,6 +55,10 @@ class SpanRecord:
     finish_reason: str | None
     requests_waiting: int | None
     kv_cache_usage: float | None
+    http_status: int | None
+    cost: float | None
+    feature: str | None
+    variant: str | None
 
 
 class JsonlSpanExporter(SpanExporter):
@@ -106,7 +113,9 @@ def span_record(span: ReadableSpan) -> SpanRecord:
                       decode_s / (output_tokens - 1) if decode_s is not None and output_tokens and output_tokens > 1
                       else None,
                       attrs.get(g.GEN_AI_USAGE_INPUT_TOKENS), output_tokens, attrs.get(error_attributes.ERROR_TYPE),
-                      finish[0], attrs.get(REQUESTS_WAITING), attrs.get(KV_CACHE_USAGE))
+                      finish[0], attrs.get(REQUESTS_WAITING), attrs.get(KV_CACHE_USAGE),
+                      attrs.get(http_attributes.HTTP_RESPONSE_STATUS_CODE), attrs.get(COST), attrs.get(FEATURE),
+                      attrs.get(VARIANT))
 
 
 def _time(ns: int | None) -> datetime:

@@ -23,15 +23,17 @@ def golden_set(folder: Path, n: int, slices: int) -> GoldenSet:
 
 
 def write_run(store: Store, golden: GoldenSet, run_id: str, outcomes: dict[str, float], *, latency_s: float = 1.0,
-              tag: str | None = None) -> str:
+              tag: str | None = None, cost: float | None = None) -> str:
+    """`cost`: what each answer cost (None: the run was not priced)."""
     suite = Suite(name="synthetic", dataset=golden.path, scorers=[{"name": "exact_match"}], slices=("intent",),
                   holdout=0.0)
     create_run(store, run_record(run_id, suite, golden, len(golden), Subset(), tag=tag, model_id="synthetic",
                                  model_digest="0" * 64, endpoint=None))
     labels = {ex.id: ex for ex in golden.examples}
     with store.write() as con:
-        con.executemany("INSERT INTO results VALUES (?, ?, 0, false, ?, ?, 'x', 'stop', 10, 5, ?, 0.1, false, NULL, ?, NULL, NULL, NULL)",
-                        [(run_id, i, json.dumps(labels[i].labels), labels[i].input_sha256, latency_s, now())
+        con.executemany("INSERT INTO results VALUES (?, ?, 0, false, ?, ?, 'x', 'stop', 10, 5, ?, 0.1, false, NULL, ?, "
+                        "NULL, NULL, NULL, ?)",
+                        [(run_id, i, json.dumps(labels[i].labels), labels[i].input_sha256, latency_s, now(), cost)
                          for i in outcomes])
         con.executemany("INSERT INTO scores VALUES (?, ?, 0, 'exact_match', ?, '')",
                         [(run_id, i, v) for i, v in outcomes.items()])

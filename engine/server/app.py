@@ -25,6 +25,7 @@ from engine.server.errors import error_response, http_error, validation_error
 from engine.server.limits import BodyLimitMiddleware
 from engine.server.protocol import ChatCompletionRequest, CompletionRequest, SamplingFields
 from engine.server.tracing import TracingMiddleware
+from telemetry.attribution import request_attribution
 from telemetry.server_spans import server_attributes_of
 from telemetry.setup import Telemetry
 from telemetry.trace_context import traceparent
@@ -39,11 +40,13 @@ class ApiError(Exception):
 
 
 def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+               max_body_bytes: int = MAX_BODY_BYTES, user_salt: bytes | None = None) -> FastAPI:
     """The app over `engine`, whose steps the caller drives (`AsyncEngine.run` or `start`). Give the engine
-    the same `telemetry`, so that its generation spans and saturation join the server's."""
+    the same `telemetry`, so that its generation spans and saturation join the server's. `user_salt` keys the
+    hash a request's user id is stored as (default: a fresh one, so hashes do not outlive the process)."""
     model = engine.engine.model_id
     created = int(time.time())
+    salt = user_salt if user_salt is not None else secrets.token_bytes(16)
 
     async def authorized(request: Request) -> None:
         if api_key is None:
@@ -88,6 +91,8 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
 
     async def _respond(kind: responses.Kind, body: SamplingFields, request: Request, *, max_tokens: int | None,
                        prompt: str | None = None, messages: tuple | None = None, chat: dict | None = None) -> Response:
+        attribution = request_attribution(body.metadata, body.user, request.headers, salt)
+        request.state.server_span.set_attributes(attribution)
         if body.model != model:
             return error_response(404, f"the model '{body.model}' does not exist; this server serves '{model}'",
                                   param="model", code="model_not_found")
@@ -99,7 +104,8 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
                                   stream=body.stream,
                                   request_id=f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}",
                                   traceparent=traceparent(request.state.server_span),
-                                  span_attributes=server_attributes_of(*(request.scope.get("server") or ("", 0)))),
+                                  span_attributes=server_attributes_of(*(request.scope.get("server") or ("", 0)))
+                                  | attribution),
                 fit_max_tokens=max_tokens is None)
         except QueueFullError as e:
             return error_response(503, str(e), kind="server_overloaded", headers={"Retry-After": str(RETRY_AFTER_S)})

@@ -36,7 +36,9 @@ class SamplingFields(Strict):
     stop: StrictStr | Annotated[list[StrictStr], Field(max_length=4)] | None = None
     stream: StrictBool = False
     stream_options: StreamOptions | None = None
-    user: StrictStr | None = None  # accepted and never recorded
+    user: StrictStr | None = None  # recorded only as a salted hash (telemetry.attribution)
+    metadata: Annotated[dict[Annotated[str, Field(max_length=64)], Annotated[StrictStr, Field(max_length=512)]],
+                        Field(max_length=16)] | None = None  # OpenAI's limits; feature, variant... go on spans
     presence_penalty: Literal[0, 0.0] = 0
     frequency_penalty: Literal[0, 0.0] = 0
 

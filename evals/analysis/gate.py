@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from evals.analysis.compare import Comparison, MetricDiff
 from evals.analysis.report import DIMENSIONS
 from evals.errors import EvalInputError
 from evals.stats.agreement import GATING_KAPPA
+from evals.yaml_input import load_yaml_model
 
 
 class _Strict(BaseModel):
@@ -46,19 +46,7 @@ class Policy(_Strict):
 
 
 def load_policy(path: str | Path) -> Policy:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, IsADirectoryError):
-        raise EvalInputError("no such policy file", file=path) from None
-    except UnicodeDecodeError as e:
-        raise EvalInputError(f"invalid UTF-8 at byte {e.start}", file=path) from None
-    except yaml.YAMLError as e:
-        raise EvalInputError.from_yaml(e, file=path) from None
-    try:
-        return Policy.model_validate(raw or {})
-    except ValidationError as e:
-        raise EvalInputError.from_validation(e, file=path) from None
+    return load_yaml_model(path, Policy, what="policy")[0]
 
 
 @dataclass(frozen=True)

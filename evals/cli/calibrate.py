@@ -130,7 +130,7 @@ def store_calibration(store: Store, calibration_id: str, judge: Judge, dataset_s
         judgments=[{"run_id": calibration_id, "example_id": j.example_id, "epoch": 0, "judge_id": judge.judge_id,
                     "judge_prompt_sha256": judge.prompt.sha256, "dimension": dim, "outcome": j.verdict.outcome,
                     "score": j.verdict.scores.get(dim), "rationale": j.verdict.rationale or j.verdict.problem,
-                    "raw": j.raw} for j in judgments for dim in [*spec.dimensions, "overall"]],
+                    "raw": j.raw, "cost": None} for j in judgments for dim in [*spec.dimensions, "overall"]],
         calibrations=[{"calibration_id": calibration_id, "judge_id": judge.judge_id,
                        "judge_prompt_sha256": judge.prompt.sha256, "judge_model_id": judge.backend.model_id,
                        "judge_model_digest": judge.backend.model_digest, "dataset_sha256": dataset_sha,

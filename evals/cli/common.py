@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from engine.engine import Engine
     from evals.run.suite import EndpointConfig
     from telemetry import Telemetry
+    from telemetry.prices import PriceTable
     from telemetry.sinks import SpanRowBuffer
 
 
@@ -78,13 +79,14 @@ def load_engine(model: str | None, settings: Settings, *, device: str = "auto", 
 
 
 def configure_telemetry(settings: Settings, *, service_name: str, prometheus: bool = False,
-                        span_rows: SpanRowBuffer | None = None, jsonl_path: Path | None = None) -> Telemetry:
+                        span_rows: SpanRowBuffer | None = None, jsonl_path: Path | None = None,
+                        prices: PriceTable | None = None) -> Telemetry:
     from telemetry import configure
     from telemetry.settings import TelemetryConfigError
 
     try:
         return configure(env=settings.environ, service_name=service_name, prometheus=prometheus,
-                         span_rows=span_rows, jsonl_path=jsonl_path)
+                         span_rows=span_rows, jsonl_path=jsonl_path, prices=prices)
     except TelemetryConfigError as e:
         raise UsageError(str(e)) from None
     except OSError as e:  # the JSONL sink's folder cannot be made

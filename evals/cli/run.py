@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from evals.run.work import Backend
     from evals.store.store import Store
     from telemetry import Telemetry
+    from telemetry.prices import PriceTable
     from telemetry.sinks import SpanRowBuffer
 
 
@@ -37,6 +38,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--ray", metavar="ADDRESS", help="spread the examples over a Ray cluster (its address, or auto); "
                    "needs the ray extra")
     p.add_argument("--tag", help="a name for the run (e.g. baseline, candidate)")
+    p.add_argument("--prices", type=Path, metavar="FILE", help="a price table (YAML) to cost every answer and judge "
+                   "call by; it must price each model the run calls")
     p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append every span to this file as JSON lines")
     p.add_argument("--json", type=Path, metavar="PATH", help="where to write the JSON summary "
                    "(default: runs/RUN_ID.json beside the store)")
@@ -49,9 +52,9 @@ def suite_from_args(args: argparse.Namespace, store: Store) -> tuple[Suite, Subs
 
     subset = Subset(args.limit, args.sample, args.stratify, args.seed)
     if args.resume:
-        if args.suite or args.model or args.endpoint or subset != Subset():
-            raise EvalInputError("takes no suite, --model, --endpoint, --limit or --sample: the stored run fixes them",
-                                 field="--resume")
+        if args.suite or args.model or args.endpoint or args.prices or subset != Subset():
+            raise EvalInputError("takes no suite, --model, --endpoint, --prices, --limit or --sample: the stored run "
+                                 "fixes them", field="--resume")
         settings = store.run_record(args.resume)["settings"]
         return Suite.model_validate(settings["suite"]), Subset.from_settings(settings)
     if not args.suite:
@@ -131,30 +134,46 @@ def make_judges(suite: Suite, backend: Backend, store: Store, settings: Settings
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     """Spans go to the store beside the results (and to any OTLP collector the environment names)."""
+    from evals.store.store import Store
     from telemetry.sinks import SpanRowBuffer
 
+    store = Store(args.db)
+    suite, subset = suite_from_args(args, store)
+    prices = run_prices(args, suite, store)
     rows = SpanRowBuffer()
-    tel = configure_telemetry(settings, service_name="goldgate-run", span_rows=rows, jsonl_path=args.spans_jsonl)
+    tel = configure_telemetry(settings, service_name="goldgate-run", span_rows=rows, jsonl_path=args.spans_jsonl,
+                              prices=prices)
     try:
-        return _run(args, settings, tel, rows)
+        return _run(args, settings, tel, rows, store, suite, subset)
     finally:
         tel.shutdown()
 
 
-def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: SpanRowBuffer) -> int:
+def run_prices(args: argparse.Namespace, suite: Suite, store: Store) -> PriceTable | None:
+    """`--prices`, or on resume the table the run began with (whether it prices every model is checked once
+    they are loaded and their ids known)."""
+    from evals.run.prices import load_prices
+    from telemetry.prices import PriceTable
+
+    if args.resume:
+        stored = store.run_record(args.resume)["settings"].get("prices")
+        return PriceTable.model_validate(stored) if stored else None
+    return load_prices(args.prices) if args.prices is not None else None
+
+
+def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: SpanRowBuffer, store: Store,
+         suite: Suite, subset: Subset) -> int:
     from evals.analysis.report import build_summary
     from evals.golden.dataset import load_golden_set
     from evals.judges.in_runs import judge_answers, judge_record
     from evals.render.report import print_report
+    from evals.run.prices import check_priced
     from evals.run.progress import RunProgress
     from evals.run.record import new_run_id, run_record
     from evals.run.runner import RunTarget, execute
     from evals.store.results import create_run, finish_run, mark_run
-    from evals.store.store import Store
     from evals.tracing.run import RunTracing
 
-    store = Store(args.db)
-    suite, subset = suite_from_args(args, store)
     golden = load_golden_set(suite.dataset)  # every line checked before anything is generated or stored
     try:
         suite.check_prompt(golden)
@@ -165,6 +184,8 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
     scorers = suite.build_scorers()
     backend = run_backend(args, suite, settings, tel, rows)
     judges = make_judges(suite, backend, store, settings, tel)
+    check_priced(tel.prices, args.prices or "the stored run's price table", backend.model_id,
+                 *(j.backend.model_id for j in judges))
     if args.resume:
         run_id = args.resume
         _check_unchanged(store.run_record(run_id), golden.sha256, backend)
@@ -173,14 +194,15 @@ def _run(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: Spa
         run_id = new_run_id(suite.name)
         create_run(store, run_record(run_id, suite, golden, len(examples), subset, tag=args.tag,
                                      model_id=backend.model_id, model_digest=backend.model_digest,
-                                     endpoint=backend.endpoint, judges=[judge_record(j, store) for j in judges]))
+                                     endpoint=backend.endpoint, judges=[judge_record(j, store) for j in judges],
+                                     prices=tel.prices))
     tracing = RunTracing(tel, rows, run_id=run_id, suite=suite.name, dataset_sha256=golden.sha256,
-                         model=backend.model_id)
-    target = RunTarget(run_id, suite, golden, examples, scorers, backend, tracing)
+                         model=backend.model_id, prompt_sha256=suite.prompt.sha256)
+    target = RunTarget(run_id, suite, golden, examples, scorers, backend, tracing, tel.prices)
     try:
         with RunProgress(len(examples) * suite.epochs, run_id, done=len(store.done_keys(run_id))) as progress:
             execute(store, target, progress)
-        judge_answers(store, run_id, judges, {ex.id: ex for ex in examples}, tracing)
+        judge_answers(store, run_id, judges, {ex.id: ex for ex in examples}, tracing, tel.prices)
         tracing.end()
         summary = build_summary(store, run_id)
         finish_run(store, run_id, summary, tracing.drain())

@@ -29,6 +29,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     p.add_argument("--kv-cache-tokens", type=int, help="KV cache size in tokens (default: by device memory)")
     p.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES,
                    help="request bodies over this are answered 413 (default: %(default)s)")
+    p.add_argument("--prices", type=Path, metavar="FILE", help="a price table (YAML) that prices the served model: "
+                   "every generation span and the cost counter carry its cost")
     p.add_argument("--db", type=Path, help="also store every span in this DuckDB store (for the dashboard)")
     p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append every span to this file as JSON lines")
     add_placement_options(p)
@@ -38,10 +40,12 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     from telemetry.sinks import SpanRowBuffer
 
+    from evals.run.prices import load_prices
+
     _check_flags(args)
     rows = SpanRowBuffer() if args.db else None
     tel = configure_telemetry(settings, service_name="goldgate-serve", prometheus=True, span_rows=rows,
-                              jsonl_path=args.spans_jsonl)
+                              jsonl_path=args.spans_jsonl, prices=load_prices(args.prices) if args.prices else None)
     try:
         _serve(args, settings, tel, rows)
     finally:
@@ -76,14 +80,17 @@ def _serve(args: argparse.Namespace, settings: Settings, tel: Telemetry, rows: S
 
     from engine.async_engine import AsyncEngine
     from engine.server.app import create_app
+    from evals.run.prices import check_priced
     from evals.store.spans import write_spans
     from evals.store.store import Store
     from evals.tracing.flusher import SpanFlusher
 
     engine = load_engine(args.model, settings, device=args.device, dtype=args.dtype, max_batch_size=args.max_batch,
                          kv_cache_tokens=args.kv_cache_tokens, telemetry=tel)
+    check_priced(tel.prices, args.prices, engine.model_id)
     async_engine = AsyncEngine(engine, max_waiting=args.max_waiting)
-    app = create_app(async_engine, tel, api_key=args.api_key, max_body_bytes=args.max_body_bytes)
+    app = create_app(async_engine, tel, api_key=args.api_key, max_body_bytes=args.max_body_bytes,
+                     user_salt=settings.user_salt())
     try:
         sock = socket.create_server((args.host, args.port))
     except OSError as e:

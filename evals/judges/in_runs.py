@@ -9,12 +9,14 @@ from typing import Any, Callable, Sequence
 
 from evals.golden.dataset import Example
 from evals.judges.judge import Judge, Judgment
+from evals.run.costs import completion_cost
 from evals.run.work import WorkItem
 from evals.stats.agreement import GATING_KAPPA
 from evals.store.judging import latest_calibration, write_judgments
 from evals.store.results import pending_answers
 from evals.store.store import Store
 from evals.tracing.run import RunTracing
+from telemetry.prices import PriceTable
 
 GROUP = 32  # answers judged and stored per transaction
 
@@ -37,19 +39,20 @@ def judge_record(judge: Judge, store: Store) -> dict[str, Any]:
 
 
 def judge_answers(store: Store, run_id: str, judges: Sequence[Judge], examples: dict[str, Example],
-                  tracing: RunTracing | None = None) -> None:
+                  tracing: RunTracing | None = None, prices: PriceTable | None = None) -> None:
     """Judge every successful answer of the run that this judge has not judged yet; with `tracing`, each
-    judge call hangs under its answer's example span and each verdict is an evaluation event."""
+    judge call hangs under its answer's example span and each verdict is an evaluation event; with `prices`,
+    each call is costed."""
     for judge in judges:
         pending = pending_answers(store, run_id, judge.judge_id)
         for start in range(0, len(pending), GROUP):
             chunk = pending[start:start + GROUP]
             started = time.time_ns()
             judged = judge.pointwise([(examples[a["example_id"]], a["output"]) for a in chunk],
-                                     traced=_placer(tracing, chunk) if tracing else None)
+                                     traced=_placer(tracing, chunk, judge.prompt.sha256) if tracing else None)
             judgments, scores = [], []
             for answer, j in zip(chunk, judged):
-                judgments += _extras(run_id, answer, judge, j)
+                judgments += _extras(run_id, answer, judge, j, prices)
                 for (name, score), raw in zip(judge.scores(j.verdict).items(), j.verdict.scores.values()):
                     scores.append({"run_id": run_id, "example_id": answer["example_id"], "epoch": answer["epoch"],
                                    "scorer": name, "value": score.value, "explanation": score.explanation})
@@ -61,17 +64,22 @@ def judge_answers(store: Store, run_id: str, judges: Sequence[Judge], examples: 
             write_judgments(store, judgments, scores, tracing.drain() if tracing is not None else ())
 
 
-def _placer(tracing: RunTracing, chunk: list[dict[str, Any]]) -> Callable[[int, WorkItem], WorkItem]:
+def _placer(tracing: RunTracing, chunk: list[dict[str, Any]],
+            prompt_sha256: str) -> Callable[[int, WorkItem], WorkItem]:
     """Where the i-th judge request goes in the run's trace: under its answer's example span."""
     def place(i: int, item: WorkItem) -> WorkItem:
-        context = tracing.judge_context(chunk[i]["example_id"], chunk[i]["trace_id"], chunk[i]["span_id"])
+        context = tracing.judge_context(chunk[i]["example_id"], chunk[i]["trace_id"], chunk[i]["span_id"],
+                                        prompt_sha256)
         return item if context is None else item.placed(*context)
     return place
 
 
-def _extras(run_id: str, answer: dict[str, Any], judge: Judge, j: Judgment) -> list[dict[str, Any]]:
-    """One judgments row per rubric dimension: outcome, raw score, rationale (or the problem) and the reply."""
-    return [{"run_id": run_id, "example_id": answer["example_id"], "epoch": answer["epoch"],
+def _extras(run_id: str, answer: dict[str, Any], judge: Judge, j: Judgment,
+            prices: PriceTable | None) -> list[dict[str, Any]]:
+    """One judgments row per rubric dimension: outcome, raw score, rationale (or the problem) and the reply;
+    the call's cost on the 'overall' row alone (one call judged every dimension)."""
+    cost = completion_cost(prices, judge.backend.model_id, j.call) if j.call is not None else None
+    return [{"cost": cost if dim == "overall" else None, "run_id": run_id, "example_id": answer["example_id"], "epoch": answer["epoch"],
              "judge_id": judge.judge_id, "judge_prompt_sha256": judge.prompt.sha256, "dimension": dim,
              "outcome": j.verdict.outcome, "score": j.verdict.scores.get(dim),
              "rationale": j.verdict.rationale or j.verdict.problem, "raw": j.raw}

@@ -5,7 +5,7 @@ SHA, input SHA, candidate SHA)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from evals.golden.dataset import Example, sha256_text
@@ -32,6 +32,7 @@ class Judgment:
     example_id: str
     verdict: Verdict
     raw: str | None  # the judge's reply, kept to read disagreements
+    call: Completion | None = field(default=None, compare=False)  # the call itself: its usage is what it cost
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Judge:
                  for ex, answer in candidates]
         if traced is not None:
             items = [traced(i, item) for i, item in enumerate(items)]
-        return [Judgment(c.item.example.id, _verdict(c, lambda text: parse_pointwise(text, spec)), c.output)
+        return [Judgment(c.item.example.id, _verdict(c, lambda text: parse_pointwise(text, spec)), c.output, c)
                 for c in self._complete(items)]
 
     def pairwise(self, pairs: Sequence[tuple[Example, str, str]]) -> list[PairJudgment]:

@@ -65,7 +65,7 @@ class EndpointBackend:
             s.stop, item.traceparent, item.span_attributes))
         c, url = self._call(item, tracing.traceparent)
         ids = tracing.finish(ClientAnswer(url, c.output, c.finish_reason, c.prompt_tokens, c.completion_tokens,
-                                          c.ttft_s, c.error))
+                                          c.ttft_s, c.error, c.cached_tokens))
         return replace(c, trace_id=ids.trace_id, span_id=ids.span_id)
 
     def _call(self, item: WorkItem, traceparent: str | None) -> tuple[Completion, str]:
@@ -129,4 +129,5 @@ class EndpointBackend:
         return Completion(item, output="".join(parts), finish_reason=finish,
                           prompt_tokens=usage.get("prompt_tokens") if usage else None,
                           completion_tokens=usage.get("completion_tokens") if usage else None,
+                          cached_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens") if usage else None,
                           latency_s=end - start, ttft_s=(first or end) - start)

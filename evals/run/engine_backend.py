@@ -50,6 +50,7 @@ class EngineBackend:
             group.append(Completion(runnable[i], output=runnable[i].prefix + r.text, finish_reason=r.finish_reason,
                                     prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,
                                     latency_s=t.total_s - t.queue_s, ttft_s=t.time_to_first_token_s - t.queue_s,
+                                    engine_s=t.engine_s,
                                     trace_id=r.trace_id, span_id=r.span_id))
             if len(group) >= self.group_size:
                 yield group

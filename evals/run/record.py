@@ -12,6 +12,7 @@ from evals.golden.dataset import GoldenSet
 from evals.golden.subset import Subset
 from evals.run.suite import Suite
 from evals.store.store import now
+from telemetry.prices import PriceTable
 
 
 def new_run_id(suite_name: str) -> str:
@@ -37,7 +38,7 @@ def goldgate_version() -> str:
 
 def run_record(run_id: str, suite: Suite, golden: GoldenSet, n_examples: int, subset: Subset, *, tag: str | None,
                model_id: str, model_digest: str | None, endpoint: str | None,
-               judges: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+               judges: list[dict[str, Any]] | None = None, prices: PriceTable | None = None) -> dict[str, Any]:
     commit, dirty = git_state()
     return {
         "run_id": run_id, "suite_name": suite.name, "tag": tag, "status": "running",
@@ -46,6 +47,7 @@ def run_record(run_id: str, suite: Suite, golden: GoldenSet, n_examples: int, su
         "model_id": model_id, "model_digest": model_digest, "endpoint": endpoint,
         "prompt_sha256": suite.prompt.sha256, "judges": json.dumps(judges or []),
         "git_commit": commit, "git_dirty": dirty,
-        "settings": json.dumps({"suite": suite.model_dump(mode="json"), **subset.settings()}),
+        "settings": json.dumps({"suite": suite.model_dump(mode="json"), **subset.settings(),
+                                "prices": prices.model_dump(mode="json") if prices is not None else None}),
         "goldgate_version": goldgate_version(), "started_at": now(), "finished_at": None, "summary": None,
     }

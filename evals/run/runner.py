@@ -15,12 +15,14 @@ from typing import Callable, Iterator
 
 from evals.golden.dataset import Example, GoldenSet, is_holdout, sha256_text
 from evals.run.cache import cached_completions, fresh_generations
+from evals.run.costs import completion_cost
 from evals.run.suite import Suite
 from evals.run.work import Backend, Completion, WorkItem, model_identity
 from evals.scorers import Scorer
 from evals.store.results import write_batch
 from evals.store.store import Store
 from evals.tracing.run import RunTracing
+from telemetry.prices import PriceTable
 
 Progress = Callable[[list[Completion]], None]
 IN_HAND = 4096  # work items taken at a time: bounds the open spans and queued requests of a 100,000-item run
@@ -39,6 +41,7 @@ class RunTarget:
     scorers: tuple[Scorer, ...]
     backend: Backend
     tracing: RunTracing | None = None
+    prices: PriceTable | None = None  # what each answer is costed by
 
 
 def cache_key(backend: Backend, suite: Suite, example: Example, seed: int | None) -> str | None:
@@ -127,5 +130,6 @@ def _rows(target: RunTarget, group: list[Completion]) -> tuple[list, list, list,
                         "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
                         "latency_s": c.latency_s, "ttft_s": c.ttft_s, "cached": c.cached, "error": c.error,
                         "trace_id": span and span.trace_id, "span_id": span and span.span_id,
-                        "generation_span_id": c.span_id})
+                        "generation_span_id": c.span_id,
+                        "cost": completion_cost(target.prices, target.backend.model_id, c)})
     return results, scores, fresh_generations(group), tracing.drain() if tracing is not None else []

@@ -7,15 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from engine.placement import DEVICES, DTYPES
-from evals.errors import EvalInputError, first_problem
+from evals.errors import EvalInputError
 from evals.golden.dataset import Example, GoldenSet, sha256_text
 from evals.scorers import Scorer, build_scorer
+from evals.yaml_input import line_of, load_yaml_model
 
 _JINJA = ImmutableSandboxedEnvironment(keep_trailing_newline=True, undefined=StrictUndefined)  # a typo is an error
 
@@ -191,52 +191,21 @@ class Suite(_Strict):
 def load_suite(path: str | Path) -> Suite:
     """Parse, validate and resolve the dataset path against the suite's folder; errors carry the YAML line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError):
-        raise EvalInputError("no such suite file", file=path) from None
-    except UnicodeDecodeError as e:
-        raise EvalInputError(f"invalid UTF-8 at byte {e.start}", file=path) from None
-    try:
-        root = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise EvalInputError.from_yaml(e, file=path) from None
-    if not isinstance(raw, dict):
-        raise EvalInputError("a suite must be a YAML mapping", file=path, line=1)
-    try:
-        suite = Suite.model_validate(raw)
-    except ValidationError as e:
-        raise EvalInputError.from_validation(e, file=path, line=_line_of(root, first_problem(e)[0])) from None
+    suite, root = load_yaml_model(path, Suite, what="suite")
     for i, spec in enumerate(suite.scorers):
         try:
             spec.build()
         except EvalInputError as e:
-            raise EvalInputError(str(e), file=path, line=_line_of(root, ("scorers", i)), field=f"scorers.{i}") from None
+            raise EvalInputError(str(e), file=path, line=line_of(root, ("scorers", i)), field=f"scorers.{i}") from None
     dataset = (path.parent / suite.dataset).resolve()
     if not dataset.is_file():
-        raise EvalInputError(f"no golden set at {dataset}", file=path, line=_line_of(root, ("dataset",)), field="dataset")
+        raise EvalInputError(f"no golden set at {dataset}", file=path, line=line_of(root, ("dataset",)), field="dataset")
     judges = []
     for i, judge in enumerate(suite.judges):
         prompt = (path.parent / judge.prompt).resolve()
         if not prompt.is_file():
-            raise EvalInputError(f"no judge prompt at {prompt}", file=path, line=_line_of(root, ("judges", i, "prompt")),
+            raise EvalInputError(f"no judge prompt at {prompt}", file=path, line=line_of(root, ("judges", i, "prompt")),
                                  field=f"judges.{i}.prompt")
         judges.append(judge.model_copy(update={"prompt": prompt}))
     return suite.model_copy(update={"dataset": dataset, "judges": tuple(judges)})
 
-
-def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
-    """The 1-based line of the deepest YAML node on the path `loc` (pydantic's error location)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(key)), None)
-            if node is None:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            return line
-        line = node.start_mark.line + 1
-    return line

@@ -39,6 +39,8 @@ class Completion:
     ttft_s: float | None = None
     cached: bool = False
     error: str | None = None
+    cached_tokens: int | None = None  # input tokens the provider served from its prompt cache
+    engine_s: float | None = None  # the engine's step time spent on it (what an hourly price bills)
     trace_id: str | None = None  # the generation span's, when telemetry is on
     span_id: str | None = None
 

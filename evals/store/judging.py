@@ -16,7 +16,7 @@ from evals.store.store import Store, json_safe, now
 from telemetry.sinks import SpanRecord
 
 JUDGMENT_COLUMNS = ("run_id", "example_id", "epoch", "judge_id", "judge_prompt_sha256", "dimension", "outcome",
-                    "score", "rationale", "raw")
+                    "score", "rationale", "raw", "cost")
 CALIBRATION_COLUMNS = ("calibration_id", "judge_id", "judge_prompt_sha256", "judge_model_id", "judge_model_digest",
                        "dataset_sha256", "labels_sha256", "dimension", "n_items", "kappa", "kappa_low", "kappa_high",
                        "verdict", "report")

@@ -15,7 +15,7 @@ from telemetry.sinks import SpanRecord
 
 RESULT_COLUMNS = ("run_id", "example_id", "epoch", "holdout", "labels", "input_sha256", "output", "finish_reason",
                   "prompt_tokens", "completion_tokens", "latency_s", "ttft_s", "cached", "error", "created_at",
-                  "trace_id", "span_id", "generation_span_id")
+                  "trace_id", "span_id", "generation_span_id", "cost")
 SCORE_COLUMNS = ("run_id", "example_id", "epoch", "scorer", "value", "explanation")
 CACHE_COLUMNS = ("cache_key", "output", "finish_reason", "prompt_tokens", "completion_tokens", "latency_s", "ttft_s")
 Row = dict[str, Any]

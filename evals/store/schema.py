@@ -180,7 +180,18 @@ MIGRATIONS: tuple[str, ...] = (
           FROM judgments j JOIN scale s USING (run_id, judge_id) WHERE j.outcome = 'scored') d
     WHERE hi > lo;
     """,
+    # 6: production signals. What each answer and judge call cost (by the run's price table; NULL without one;
+    #    a judge call's on its 'overall' row only, so summing judgments counts each call once), and the span
+    #    columns SLOs and cost charts aggregate: HTTP status, cost, and the allow-listed attribution labels.
+    """
+    ALTER TABLE results ADD COLUMN cost DOUBLE;
+    ALTER TABLE judgments ADD COLUMN cost DOUBLE;
+    ALTER TABLE spans ADD COLUMN http_status INTEGER;
+    ALTER TABLE spans ADD COLUMN cost DOUBLE;
+    ALTER TABLE spans ADD COLUMN feature VARCHAR;
+    ALTER TABLE spans ADD COLUMN variant VARCHAR;
+    """,
 )
 
-SCHEMA_VERSION = 5  # a literal: tests fail when a migration is added without bumping it
+SCHEMA_VERSION = 6  # a literal: tests fail when a migration is added without bumping it
 RUN_TABLES = ("runs", "results", "scores", "judgments", "spans")  # what a run export carries

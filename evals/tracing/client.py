@@ -41,6 +41,7 @@ class ClientAnswer:
     completion_tokens: int | None
     ttft_s: float | None
     error: str | None
+    cached_tokens: int | None = None
 
 
 class ClientTracing:
@@ -58,6 +59,7 @@ class ClientTracing:
             start_ns=self.start_ns, end_ns=time.time_ns(), max_tokens=r.max_tokens, temperature=r.temperature,
             top_p=r.top_p, top_k=r.top_k or None, seed=r.seed, stop=r.stop, stream=True,
             finish_reason=a.finish_reason, input_tokens=a.prompt_tokens, output_tokens=a.completion_tokens,
+            cached_tokens=a.cached_tokens,
             first_token_ns=self.start_ns + int(a.ttft_s * 1e9) if a.ttft_s is not None else None,
             error_type=a.error.split(":", 1)[0] if a.error else None, server_address=where.hostname,
             server_port=where.port or (443 if where.scheme == "https" else 80), messages=r.messages,

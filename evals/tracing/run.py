@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from telemetry import SpanIds, Telemetry
+from telemetry.attribution import PROMPT_SHA
 from telemetry.evaluation import example_span_attributes, record_score, start_example_span, start_run_span
 from telemetry.genai import record_error, span_ids
 from telemetry.sinks import SpanRecord, SpanRowBuffer
@@ -18,8 +19,8 @@ Context = tuple[str, tuple[tuple[str, Any], ...]]  # a traceparent and the attri
 
 class RunTracing:
     def __init__(self, tel: Telemetry, rows: SpanRowBuffer, *, run_id: str, suite: str, dataset_sha256: str,
-                 model: str) -> None:
-        self.tel, self.rows, self.run_id = tel, rows, run_id
+                 model: str, prompt_sha256: str) -> None:
+        self.tel, self.rows, self.run_id, self.prompt_sha256 = tel, rows, run_id, prompt_sha256
         self._run = start_run_span(tel, run_id, suite, dataset_sha256, model)
         self._examples: dict[tuple[str, int], object] = {}  # (example id, epoch) -> its open span
 
@@ -27,7 +28,7 @@ class RunTracing:
         """Open the example's span; the context its generation's span will hang under."""
         span = start_example_span(self.tel, self._run, self.run_id, example_id, epoch)
         self._examples[example_id, epoch] = span
-        return self._context(traceparent(span), example_id)
+        return self._context(traceparent(span), example_id, self.prompt_sha256)
 
     def score(self, example_traceparent: str | None, trace_id: str | None, generation_span_id: str | None, name: str,
               value: float, explanation: str, started_ns: int) -> None:
@@ -41,9 +42,11 @@ class RunTracing:
         span.end()
         return span_ids(span)
 
-    def judge_context(self, example_id: str, trace_id: str | None, example_span_id: str | None) -> Context | None:
-        """Where a judge's request about a stored answer hangs: under that answer's example span."""
-        return self._context(traceparent_of(trace_id, example_span_id), example_id) \
+    def judge_context(self, example_id: str, trace_id: str | None, example_span_id: str | None,
+                      prompt_sha256: str) -> Context | None:
+        """Where a judge's request about a stored answer hangs: under that answer's example span (its span
+        names the judge's prompt)."""
+        return self._context(traceparent_of(trace_id, example_span_id), example_id, prompt_sha256) \
             if trace_id and example_span_id else None
 
     def judged(self, trace_id: str | None, example_span_id: str | None, generation_span_id: str | None, name: str,
@@ -65,5 +68,7 @@ class RunTracing:
             span.end()
         self._run.end()
 
-    def _context(self, parent: str, example_id: str) -> Context:
-        return parent, tuple(example_span_attributes(self.run_id, example_id).items())
+    def _context(self, parent: str, example_id: str, prompt_sha256: str) -> Context:
+        """A generation's parent, and its attributes: the run, the example and the prompt template it was
+        rendered from (so a prompt change shows on every span it made)."""
+        return parent, (*example_span_attributes(self.run_id, example_id).items(), (PROMPT_SHA, prompt_sha256))

@@ -56,7 +56,7 @@ def test_one_trace_shows_an_example_end_to_end(tmp_path: Path, tiny_gguf: Path) 
         create_run(store, run_record(run_id, suite, golden, len(golden), Subset(), tag=None, model_id=backend.model_id,
                                      model_digest=backend.model_digest, endpoint=None))
         tracing = RunTracing(memory.tel, rows, run_id=run_id, suite=suite.name, dataset_sha256=golden.sha256,
-                             model=backend.model_id)
+                             model=backend.model_id, prompt_sha256=suite.prompt.sha256)
         execute(store, RunTarget(run_id, suite, golden, golden.examples, suite.build_scorers(), backend, tracing))
         judge_answers(store, run_id, judges, {ex.id: ex for ex in golden.examples}, tracing)
         tracing.end()
@@ -95,6 +95,8 @@ def test_one_trace_shows_an_example_end_to_end(tmp_path: Path, tiny_gguf: Path) 
         scorers = [s for s in evaluations if "@" not in s.name]
         assert generation.attributes["goldgate.example.id"] == example_id == judge_call.attributes["goldgate.example.id"]
         assert judge_call.name == "chat grader" and judge_call.attributes["gen_ai.provider.name"] == "openai"
+        assert generation.attributes["goldgate.prompt.sha256"] == suite.prompt.sha256  # which template made it
+        assert judge_call.attributes["goldgate.prompt.sha256"] == judges[0].prompt.sha256 != suite.prompt.sha256
         assert f"-{format_span_id(judge_call.context.span_id)}-" in " ".join(sent_traceparents)  # sent on the wire
         assert {s.attributes["gen_ai.evaluation.name"] for s in scorers} == {n for n in scored[example_id] if "@" not in n}
         assert len(evaluations) == len(scorers) + 3

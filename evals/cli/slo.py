@@ -1,0 +1,93 @@
+"""`goldgate slo report|check|rules`: SLOs with error budgets and burn rates from the store's spans, a check
+that exits 1 while a burn-rate alert holds (for a cron job or a CI step that pages), and the same SLOs
+as Prometheus rules."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+
+from evals.cli.common import add_db_option
+from evals.cli.exit_codes import EXIT_ALERT, EXIT_OK
+from evals.errors import UsageError
+from evals.settings import Settings
+
+
+def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
+    slo = commands.add_parser("slo", help="SLOs: error budgets and burn rates, alert checks, Prometheus rules")
+    sub = slo.add_subparsers(dest="slo_command", required=True, metavar="ACTION")
+    report = sub.add_parser("report", help="each SLO's SLI, error budget left and burn rates")
+    check = sub.add_parser("check", help="exit 1 while any burn-rate alert holds, 0 otherwise")
+    for p, handler in ((report, handle_report), (check, handle_check)):
+        p.add_argument("--slo", type=Path, required=True, metavar="FILE", help="the SLOs (YAML)")
+        add_db_option(p, settings)
+        p.add_argument("--at", metavar="TIME", help="evaluate at this ISO 8601 time instead of now (UTC if no zone)")
+        p.add_argument("--json", action="store_true", help="print the status as JSON")
+        p.set_defaults(handler=handler)
+    rules = sub.add_parser("rules", help="write Prometheus recording and alerting rules for the SLOs")
+    rules.add_argument("--slo", type=Path, required=True, metavar="FILE", help="the SLOs (YAML)")
+    rules.add_argument("--out", type=Path, metavar="PATH", help="the rules file to write (default: print it)")
+    rules.set_defaults(handler=handle_rules)
+
+
+def _instant(value: str | None) -> datetime:
+    """`--at` (or now) as the store keeps times: naive UTC."""
+    if value is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--at: an ISO 8601 time such as 2026-12-03T14:00:00Z; got {value!r}") from None
+    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+
+
+def _statuses(args: argparse.Namespace) -> list:
+    import json
+
+    from evals.render.slo import print_status, status_json
+    from evals.slo.spec import load_slos
+    from evals.slo.status import slo_status
+    from evals.store.store import Store
+
+    at, slos, store = _instant(args.at), load_slos(args.slo), Store(args.db)
+    with store.read():  # a missing store is an error, not a quiet report of no traffic
+        pass
+    with store.write():  # an older store gains the columns SLOs count (a moment's lock, as `serve --db` takes)
+        pass
+    statuses = slo_status(store, slos, at)
+    if args.json:
+        print(json.dumps({"at": at.isoformat() + "Z", "slos": status_json(statuses)}, indent=2))
+    else:
+        print_status(statuses)
+    return statuses
+
+
+def handle_report(args: argparse.Namespace, settings: Settings) -> int:
+    _statuses(args)
+    return EXIT_OK
+
+
+def handle_check(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+
+    firing = [(s.objective.name, a) for s in _statuses(args) for a in s.firing]
+    for name, a in firing:
+        print(f"goldgate: ALERT ({a.alert.severity}) {name}: burning {a.long_burn:.1f}x over {a.alert.name} "
+              f"(both windows over {a.alert.burn_rate:g}x)", file=sys.stderr)
+    return EXIT_ALERT if firing else EXIT_OK
+
+
+def handle_rules(args: argparse.Namespace, settings: Settings) -> int:
+    from evals.slo.rules import rules_yaml
+    from evals.slo.spec import load_slos
+
+    text = rules_yaml(load_slos(args.slo))
+    if args.out is None:
+        print(text, end="")
+        return EXIT_OK
+    try:
+        args.out.write_text(text)
+    except OSError as e:
+        raise UsageError(f"--out: cannot write {args.out}: {e.strerror}") from None
+    return EXIT_OK
