@@ -13,6 +13,7 @@ from typing import Mapping
 from engine.model_store import DEFAULT_HOME
 
 DB_VARIABLE, HOME_VARIABLE, SALT_VARIABLE = "GOLDGATE_DB", "GOLDGATE_HOME", "GOLDGATE_USER_SALT"
+SLO_VARIABLE = "GOLDGATE_SLO"  # the SLO file the dashboard shows (`goldgate dashboard --slo FILE` sets it)
 DEFAULT_DB = Path(".goldgate/goldgate.duckdb")  # in the working directory
 
 
@@ -20,13 +21,14 @@ DEFAULT_DB = Path(".goldgate/goldgate.duckdb")  # in the working directory
 class Settings:
     db: Path  # the DuckDB store: $GOLDGATE_DB, else DEFAULT_DB
     home: Path  # the model cache's root: $GOLDGATE_HOME, else ~/.cache/goldgate
+    slo: Path | None = None  # $GOLDGATE_SLO: the SLOs the dashboard's first tier shows
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)  # OTEL_* and API keys, read-only
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = MappingProxyType(dict(os.environ if environ is None else environ))
         return cls(db=Path(env.get(DB_VARIABLE) or DEFAULT_DB), home=Path(env.get(HOME_VARIABLE) or DEFAULT_HOME),
-                   environ=env)
+                   slo=Path(env[SLO_VARIABLE]) if env.get(SLO_VARIABLE) else None, environ=env)
 
     def user_salt(self) -> bytes:
         """The key user ids are hashed under: $GOLDGATE_USER_SALT, else one made once and kept in the home

@@ -37,13 +37,16 @@ def load_yaml_model(path: str | Path, model: type[Model], *, what: str) -> tuple
 
 
 def line_of(node: yaml.Node | None, loc: tuple) -> int | None:
-    """The 1-based line of the deepest YAML node on the path `loc` (pydantic's error location)."""
+    """The 1-based line of the deepest YAML node on the path `loc` (pydantic's error location). A key the
+    mapping lacks is passed over: a missing field's, or the tag pydantic puts in the path of a tagged
+    union (`slos.0.availability.target`)."""
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(key)), None)
-            if node is None:
-                return line
+            found = next((v for k, v in node.value if k.value == str(key)), None)
+            if found is None:
+                continue
+            node = found
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
         else:

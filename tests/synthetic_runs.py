@@ -13,6 +13,7 @@ from evals.run.record import run_record
 from evals.run.suite import Suite
 from evals.store.results import create_run, finish_run
 from evals.store.store import Store, now
+from telemetry.prices import PriceTable
 from tests.eval_files import write_jsonl
 
 
@@ -27,8 +28,9 @@ def write_run(store: Store, golden: GoldenSet, run_id: str, outcomes: dict[str, 
     """`cost`: what each answer cost (None: the run was not priced)."""
     suite = Suite(name="synthetic", dataset=golden.path, scorers=[{"name": "exact_match"}], slices=("intent",),
                   holdout=0.0)
+    prices = PriceTable(version="synthetic", models={"synthetic": {"input": 1.0}}) if cost is not None else None
     create_run(store, run_record(run_id, suite, golden, len(golden), Subset(), tag=tag, model_id="synthetic",
-                                 model_digest="0" * 64, endpoint=None))
+                                 model_digest="0" * 64, endpoint=None, prices=prices))
     labels = {ex.id: ex for ex in golden.examples}
     with store.write() as con:
         con.executemany("INSERT INTO results VALUES (?, ?, 0, false, ?, ?, 'x', 'stop', 10, 5, ?, 0.1, false, NULL, ?, "

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry
 
 from telemetry import Telemetry
+from telemetry.prices import PriceTable
 from telemetry.redact import Redactor
 from telemetry.settings import CaptureMode
 
@@ -29,6 +30,7 @@ class MemoryTelemetry:
     metrics: InMemoryMetricReader = field(default_factory=InMemoryMetricReader)
     logs: InMemoryLogRecordExporter = field(default_factory=InMemoryLogRecordExporter)
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    prices: PriceTable | None = None
 
     def __post_init__(self) -> None:
         traces = TracerProvider()
@@ -37,7 +39,7 @@ class MemoryTelemetry:
         logs.add_log_record_processor(SimpleLogRecordProcessor(self.logs))
         meters = MeterProvider(metric_readers=[self.metrics, PrometheusMetricReader(registry=self.registry)])
         self.tel = Telemetry(traces, meters, logs, capture=self.capture, redactor=Redactor(),
-                             prometheus_registry=self.registry)
+                             prometheus_registry=self.registry, prices=self.prices)
 
     def finished(self, name_prefix: str = "", *, wait_for: int = 0, timeout: float = 10) -> list[ReadableSpan]:
         """Finished spans named `name_prefix...`, waiting up to `timeout` s until there are `wait_for`."""

@@ -1,5 +1,6 @@
-"""Two runs side by side: a forest plot of per-slice differences with their CIs, the flips, guard rails
-and the noise floor (the same comparison `goldgate compare` prints)."""
+"""Two runs side by side: the gate's verdict on them and its failing checks first, then a forest plot of
+per-slice differences with their CIs for the gated metric (the first failing one, else the first gated),
+the flips, guard rails and the noise floor (the same comparison `goldgate compare` prints)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import db_path, pick_run, store_or_empty_state, store_version
+from dashboard.data import db_path, pick_run, query, store_or_empty_state, store_version
 from evals.analysis.compare import compare
+from evals.analysis.report import DIMENSIONS
 from evals.errors import EvalInputError
 from evals.store.store import Store
 
@@ -39,8 +41,21 @@ elif runs is not None:
         st.warning(f"These runs cannot be compared: {e}")
     else:
         diffs = c["diffs"]
+        gate = query("gate_of", candidate=run_b, baseline=run_a)
+        failing = [k for k in gate["checks"] if k["status"] == "fail"] if gate else []
+        if gate is None:
+            st.info("No gate verdict on B against A yet: `goldgate gate --candidate B --baseline A --policy FILE` "
+                    "stores one.")
+        elif gate["passed"]:
+            st.success(f"Gate passed ({len(gate['checks'])} checks, {gate['at']:%Y-%m-%d %H:%M} UTC)")
+        else:
+            st.error(f"Gate failed: {gate['n_failed']} of {len(gate['checks'])} checks ({gate['at']:%Y-%m-%d %H:%M} UTC)")
+            st.dataframe(pd.DataFrame(failing)[["name", "detail"]], hide_index=True, width="stretch")
         st.caption(f"{c['n']} examples in both runs; B - A with 95% paired bootstrap CIs.")
-        metric = st.selectbox("Metric", sorted(diffs["metric"].unique()))
+        names = sorted(diffs["metric"].unique(), key=lambda m: (m in DIMENSIONS, m))  # scores first
+        checked = failing + (gate["checks"] if gate else [])  # a failing metric first, else the first gated one
+        gated = [k["name"].split(" @ ")[0] for k in checked if " @ " in k["name"]]
+        metric = st.selectbox("Metric", names, index=names.index(gated[0]) if gated and gated[0] in names else 0)
         shown = diffs[diffs["metric"] == metric].assign(
             slice=lambda d: d["slice_key"].where(d["slice_key"] == "all", d["slice_key"] + " = " + d["slice_value"]),
             significant=lambda d: d["excludes_zero"])

@@ -1,5 +1,5 @@
 """The engine's four golden signals from the span table: latency (time to first token, time per output
-token, total: p50/p95/p99 and histograms), traffic (requests and tokens per second), errors in their
+token, total: p50/p95/p99 and histograms; the decode rate's histogram), traffic (requests and tokens per second), errors in their
 three classes, and saturation (queue depth and KV cache use over time); by model and by run."""
 
 from __future__ import annotations
@@ -30,6 +30,14 @@ if runs is not None:
             y=alt.Y("requests:Q"), y2=alt.datum(0), color=alt.Color("signal:N", legend=None),
             tooltip=["signal", "low", "high", "requests"],
         ).properties(height=140).facet(row=alt.Row("signal:N", title=None)).resolve_scale(x="independent"))
+        rates = query("decode_rate_histogram", model=model, run_id=run_id)
+        if not rates.empty:
+            st.caption("Decode rate: output tokens per second after the first (a slow batch or a preempted "
+                       "request is the left tail).")
+            st.altair_chart(alt.Chart(rates).mark_rect().encode(
+                x=alt.X("low:Q", scale=alt.Scale(type="log"), title="decode tokens / s (log)"), x2="high:Q",
+                y=alt.Y("requests:Q"), y2=alt.datum(0), tooltip=["low", "high", "requests"]).properties(height=140),
+                width="stretch")
 
         st.subheader("Errors")
         errors = query("error_counts", model=model, run_id=run_id)

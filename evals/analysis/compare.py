@@ -182,9 +182,10 @@ def _noise(store: Store, baseline: dict, split: str, slices: tuple[str, ...]) ->
 def guard_rails(store: Store, run_a: str, run_b: str) -> list[GuardRail]:
     values = []
     for run_id in (run_a, run_b):
-        latency, tokens, cost, outputs, judged, failed = guard_rail_inputs(store, run_id)
+        latency, tokens, total, cost, outputs, judged, failed = guard_rail_inputs(store, run_id)
         values.append({"latency_p95_s": latency or 0.0, "mean_output_tokens": tokens or 0.0,
-                       "mean_total_tokens": cost or 0.0,
+                       "mean_total_tokens": total or 0.0, "cost_per_example": cost,
                        "refusal_rate": float(np.mean([is_refusal(o) for o in outputs])) if outputs else 0.0,
                        "judge_parse_failure_rate": failed / judged if judged else 0.0})
-    return [GuardRail(name, values[0][name], values[1][name]) for name in values[0]]
+    return [GuardRail(name, values[0][name], values[1][name]) for name in values[0]  # cost: when both were priced
+            if values[0][name] is not None and values[1][name] is not None]

@@ -40,8 +40,8 @@ class Policy(_Strict):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     respect_noise_floor: bool = True
     slices: dict[str, SliceRule] = {}  # "all", or "key=value"
-    guard_rails: dict[Literal["latency_p95_s", "mean_output_tokens", "mean_total_tokens", "refusal_rate",
-                              "judge_parse_failure_rate"], GuardRailRule] = {}
+    guard_rails: dict[Literal["latency_p95_s", "mean_output_tokens", "mean_total_tokens", "cost_per_example",
+                              "refusal_rate", "judge_parse_failure_rate"], GuardRailRule] = {}
     min_judge_kappa: float = Field(default=GATING_KAPPA, ge=-1, le=1)
 
 
@@ -88,6 +88,11 @@ def check_policy_names(comparison: Comparison, policy: Policy) -> None:
         if name not in slices:
             raise EvalInputError(f"{name!r} is not a slice of these runs; they have {', '.join(sorted(slices))}",
                                  field="slices")
+    rails = {g.name for g in comparison.guard_rails}
+    for name in policy.guard_rails:
+        if name not in rails:  # only cost can be missing: a run without a price table
+            raise EvalInputError("both runs must be priced for this guard rail: run them with --prices",
+                                 field=f"guard_rails.{name}")
 
 
 def evaluate(comparison: Comparison, policy: Policy, judge_kappas: dict[str, float | None]) -> list[Check]:

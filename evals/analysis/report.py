@@ -13,13 +13,16 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
+
 from evals.stats.bootstrap import bootstrap_ci
 from evals.store.results import per_example_values as stored_values
-from evals.store.results import run_counts
+from evals.store.results import run_costs, run_counts
 from evals.store.store import Store
-from evals.store.summary import MetricRow, RunSummary
+from evals.store.summary import CostPerCorrect, CostSummary, MetricRow, RunSummary
 
-DIMENSIONS = ("completion_tokens", "total_tokens", "latency_s")  # recorded, not scored: not bounded to [0, 1]
+# recorded, not scored: not bounded to [0, 1] (cost: per answer, only when the run was priced)
+DIMENSIONS = ("completion_tokens", "total_tokens", "latency_s", "cost")
 BOOTSTRAP_SEED = 0  # reports are reproducible: the same rows give the same intervals
 
 
@@ -67,4 +70,40 @@ def build_summary(store: Store, run_id: str) -> RunSummary:
     keep = ("run_id", "suite_name", "tag", "dataset_name", "dataset_sha256", "n_examples", "epochs", "model_id",
             "model_digest", "endpoint", "prompt_sha256", "judges", "git_commit", "git_dirty", "goldgate_version")
     return RunSummary(**{k: record[k] for k in keep}, started_at=record["started_at"].isoformat() + "Z",
-                      counts=run_counts(store, run_id), metrics=metric_rows(store, run_id, slices, record["judges"]))
+                      counts=run_counts(store, run_id), metrics=metric_rows(store, run_id, slices, record["judges"]),
+                      cost=cost_summary(store, run_id, record["settings"].get("prices")))
+
+
+def cost_summary(store: Store, run_id: str, prices: dict[str, Any] | None) -> CostSummary | None:
+    """Totals, cost per example, and per pass/fail scorer the cost of a correct answer with its CI."""
+    if prices is None:
+        return None
+    answers, judges, per_example, passes = run_costs(store, run_id)
+    public = [(e, c) for e, holdout, c in per_example if not holdout]
+    costs = np.array([c for _, c in public])
+    index = {e: i for i, (e, _) in enumerate(public)}
+    correct: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(public)))
+    for example_id, scorer, n in passes:
+        if example_id in index:
+            correct[scorer][index[example_id]] = n
+    return CostSummary(currency=prices["currency"], prices_version=prices["version"], answers=answers or 0.0,
+                       judges=judges or 0.0, per_example=(answers or 0.0) / max(len(per_example), 1),
+                       per_correct=[_per_correct(scorer, costs, n) for scorer, n in sorted(correct.items())])
+
+
+def _per_correct(scorer: str, costs: np.ndarray, correct: np.ndarray) -> CostPerCorrect:
+    """sum(cost) / sum(correct), resampled by example: the bootstrap draws example indices, and the
+    statistic is the ratio over the drawn examples (a ratio of sums, not a mean of ratios)."""
+    n = int(correct.sum())
+    if n == 0:
+        return CostPerCorrect(scorer=scorer, n_correct=0, estimate=None, low=None, high=None)
+
+    def ratio(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        drawn = idx.astype(int)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return costs[drawn].sum(axis=axis) / correct[drawn].sum(axis=axis)
+
+    ci = bootstrap_ci(np.arange(len(costs), dtype=float), ratio, seed=BOOTSTRAP_SEED) if len(costs) > 1 else None
+    estimate = float(costs.sum() / n)
+    return CostPerCorrect(scorer=scorer, n_correct=n, estimate=estimate, low=ci.low if ci else estimate,
+                          high=ci.high if ci else estimate)

@@ -40,6 +40,13 @@ def print_report(summary: RunSummary, console: Console | None = None) -> None:
                       + (f"calibrated ({kappas}; needs {cal.min_kappa})" if cal.calibration_id else
                          "never calibrated")
                       + (", may gate" if cal.may_gate else ", may not gate: its scores are for reading only"))
+    if (cost := summary.cost) is not None:
+        per_correct = "; ".join(
+            f"per correct answer ({c.scorer}) {c.estimate:.4g} [{c.low:.4g}, {c.high:.4g}] over {c.n_correct}"
+            if c.estimate is not None else f"no correct answer ({c.scorer})" for c in cost.per_correct)
+        console.print(f"cost ({cost.currency}, prices {cost.prices_version}): answers {cost.answers:.4g}, "
+                      f"judges {cost.judges:.4g} apart; {cost.per_example:.4g} per example"
+                      + (f"; {per_correct}" if per_correct else ""))
     for (split, key), rows in groupby(summary.metrics, key=lambda r: (r.split, r.slice_key)):
         if key == "all":
             console.print(_table(f"{split}: all examples", list(rows), with_slice=False))

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from evals.slo.spec import Availability, BurnAlert, Cost, Latency, Objective, SloFile
-from evals.store.slo_events import first_token_counts, request_counts, score_counts, spend
+import pandas as pd
+
+from evals.slo.spec import Availability, BurnAlert, Cost, Latency, Objective, Quality, SloFile
+from evals.store.slo_events import EventSource, bucketed, first_tokens, requests, scores, spend, windowed
 from evals.store.store import Store
 
 DAY_S = 86400
@@ -53,23 +55,32 @@ def slo_status(store: Store, slos: SloFile, at: datetime) -> list[SloStatus]:
 
 def _status(store: Store, o: Objective, alerts: tuple[BurnAlert, ...], at: datetime) -> SloStatus:
     windows = [o.window, *(w for a in alerts for w in (a.long, a.short))]
-    if isinstance(o, Cost):
-        spent = spend(store, windows, at, o.model)
-        burns = [s / (o.daily_budget * w / DAY_S) for s, w in zip(spent, windows)]
-        budget = o.daily_budget * o.window / DAY_S
-        bad, total = spent[0], budget
-    else:
-        counts = _counts(store, o, windows, at)
-        burns = [b / t / o.allowed if t else 0.0 for b, t in counts]
-        bad, total = counts[0]
+    counts = windowed(store, event_source(o), windows, at)
+    burns = [burn_rate(o, w, *c) for w, c in zip(windows, counts)]
+    bad, total = (counts[0][0], o.daily_budget * o.window / DAY_S) if isinstance(o, Cost) else counts[0]
     left = 1 - burns[0]  # the window's own burn is the share of its budget spent
     return SloStatus(o, bad, total, left, tuple(AlertState(a, burns[1 + 2 * i], burns[2 + 2 * i])
                                                 for i, a in enumerate(alerts)))
 
 
-def _counts(store: Store, o: Objective, windows: list[int], at: datetime) -> list[tuple[int, int]]:
+def burn_series(store: Store, o: Objective, *, bucket_s: int, since: datetime, at: datetime) -> pd.DataFrame:
+    """The burn rate in each time bucket (t, bad, total, burn): the chart beside the alert windows."""
+    buckets = bucketed(store, event_source(o), bucket_s, since, at)
+    return buckets.assign(burn=[burn_rate(o, bucket_s, b, t) for b, t in zip(buckets["bad"], buckets["total"])])
+
+
+def burn_rate(o: Objective, window_s: float, bad: float, total: float | None = None) -> float:
+    """How fast `o`'s budget burnt over a window holding `bad` of `total` events (spend: `bad` spent)."""
+    if isinstance(o, Cost):
+        return bad / (o.daily_budget * window_s / DAY_S)
+    return bad / total / o.allowed if total else 0.0
+
+
+def event_source(o: Objective) -> EventSource:
     if isinstance(o, Availability):
-        return request_counts(store, windows, at, o.model)
+        return requests(o.model)
     if isinstance(o, Latency):
-        return first_token_counts(store, windows, at, o.threshold_s, o.model)
-    return score_counts(store, windows, at, o.scorer, o.min_score, o.model)
+        return first_tokens(o.threshold_s, o.model)
+    if isinstance(o, Quality):
+        return scores(o.scorer, o.min_score, o.model)
+    return spend(o.model)

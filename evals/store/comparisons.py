@@ -37,15 +37,18 @@ def replicate_summaries(store: Store, record: dict[str, Any], subset: dict[str, 
     return kept
 
 
-def guard_rail_inputs(store: Store, run_id: str) -> tuple[float | None, float | None, float | None, Sequence[str],
-                                                         int, int]:
-    """p95 latency, mean output and total tokens, the answers, and judged / unusable judge replies."""
+def guard_rail_inputs(store: Store, run_id: str) -> tuple[float | None, float | None, float | None, float | None,
+                                                         Sequence[str], int, int]:
+    """p95 latency, mean output and total tokens, cost per example (None: not priced), the answers, and
+    judged / unusable judge replies."""
     with store.read() as con:
         latency, tokens, total = con.execute(
             "SELECT quantile_cont(latency_s, 0.95), avg(completion_tokens), avg(prompt_tokens + completion_tokens) "
             "FROM results WHERE run_id = ? AND error IS NULL", [run_id]).fetchone()
+        cost = con.execute("SELECT sum(cost) / count(DISTINCT example_id) FROM results WHERE run_id = ?",
+                           [run_id]).fetchone()[0]
         outputs = [o for (o,) in con.execute("SELECT output FROM results WHERE run_id = ? AND error IS NULL",
                                               [run_id]).fetchall()]
         judged, failed = con.execute("SELECT count(*), count(*) FILTER (WHERE outcome <> 'scored') FROM judgments "
                                      "WHERE run_id = ? AND dimension = 'overall'", [run_id]).fetchone()
-    return latency, tokens, total, outputs, judged, failed
+    return latency, tokens, total, cost, outputs, judged, failed

@@ -3,6 +3,7 @@ Aggregation happens here, in DuckDB, so a page only draws what comes back."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import duckdb
@@ -49,6 +50,23 @@ def latest_gate(con: Con, run_id: str) -> dict[str, Any] | None:
     row = con.execute("SELECT baseline_run_id, passed, n_failed, created_at FROM gate_results "
                       "WHERE candidate_run_id = ? ORDER BY created_at DESC LIMIT 1", [run_id]).fetchone()
     return None if row is None else dict(zip(("baseline", "passed", "n_failed", "at"), row))
+
+
+def gate_of(con: Con, candidate: str, baseline: str) -> dict[str, Any] | None:
+    """The latest gate verdict on this candidate against this baseline, with its checks."""
+    row = con.execute("SELECT passed, n_failed, report, created_at FROM gate_results WHERE candidate_run_id = ? "
+                      "AND baseline_run_id = ? ORDER BY created_at DESC LIMIT 1", [candidate, baseline]).fetchone()
+    if row is None:
+        return None
+    return {"passed": row[0], "n_failed": row[1], "checks": json.loads(row[2]).get("checks", []), "at": row[3]}
+
+
+def cost_per_day(con: Con) -> pd.DataFrame:
+    """What generations cost per UTC day, by model and feature (generation spans carry their cost)."""
+    return _df(con, """
+        SELECT date_trunc('day', end_time) AS day, model, coalesce(feature, '(none)') AS feature,
+               sum(cost) AS cost, count(*) AS generations
+        FROM spans WHERE cost IS NOT NULL AND model IS NOT NULL GROUP BY ALL ORDER BY day, model, feature""")
 
 
 def run_metrics(con: Con, run_id: str) -> pd.DataFrame:
@@ -134,6 +152,17 @@ def latency_histogram(con: Con, model: str | None, run_id: str | None, bins: int
         SELECT signal, pow(10, bin / $per_decade) AS low, pow(10, (bin + 1) / $per_decade) AS high,
                count(*) AS requests
         FROM b GROUP BY ALL ORDER BY signal, low""", {**params, "per_decade": bins / 6})
+
+
+def decode_rate_histogram(con: Con, model: str | None, run_id: str | None, bins: int = 30) -> pd.DataFrame:
+    """Counts per log-spaced bin of each generation's decode rate (output tokens per second after the first,
+    1 / time per output token), where a slow batch or a preempted request shows as a left tail."""
+    where, params = _span_filter(model, run_id)
+    return _df(con, f"""
+        WITH b AS (SELECT floor(log10(1 / tpot_s) * $per_decade) AS bin FROM spans
+                   WHERE {GENERATION} AND tpot_s > 0 AND {where})
+        SELECT pow(10, bin / $per_decade) AS low, pow(10, (bin + 1) / $per_decade) AS high, count(*) AS requests
+        FROM b GROUP BY ALL ORDER BY low""", {**params, "per_decade": bins / 4})
 
 
 def traffic(con: Con, model: str | None, run_id: str | None) -> pd.DataFrame:

@@ -105,7 +105,7 @@ def pending_answers(store: Store, run_id: str, judge_id: str) -> list[Row]:
 def per_example_values(store: Store, run_id: str, dimensions: Sequence[str]) -> list[tuple]:
     """(example id, holdout, labels JSON, metric, value averaged over epochs), sorted: every score (the
     scorers' and the judges' alike), then the recorded `dimensions` (completion_tokens, total_tokens,
-    latency_s) of the successful answers."""
+    latency_s, cost) of the successful answers."""
     with store.read() as con:
         return con.execute("""
             SELECT example_id, any_value(holdout), any_value(labels), scorer, avg(value)
@@ -113,9 +113,25 @@ def per_example_values(store: Store, run_id: str, dimensions: Sequence[str]) -> 
             WHERE run_id = $run GROUP BY example_id, scorer
             UNION ALL
             SELECT example_id, any_value(holdout), any_value(labels), unnest($dims),
-                   unnest([avg(completion_tokens), avg(prompt_tokens + completion_tokens), avg(latency_s)])
+                   unnest([avg(completion_tokens), avg(prompt_tokens + completion_tokens), avg(latency_s), avg(cost)])
             FROM results WHERE run_id = $run AND error IS NULL GROUP BY example_id
             ORDER BY 4, 1""", {"run": run_id, "dims": list(dimensions)}).fetchall()
+
+
+def run_costs(store: Store, run_id: str) -> tuple[float | None, float | None, list[tuple], list[tuple]]:
+    """What the answers and the judge calls cost in all (None: not priced); per example (id, holdout, what
+    its answers cost over every epoch); and per (example, pass/fail scorer) its passes, as (id, scorer, n)."""
+    with store.read() as con:
+        answers = con.execute("SELECT sum(cost) FROM results WHERE run_id = ?", [run_id]).fetchone()[0]
+        judges = con.execute("SELECT sum(cost) FROM judgments WHERE run_id = ? AND dimension = 'overall'",
+                             [run_id]).fetchone()[0]
+        per_example = con.execute("SELECT example_id, any_value(holdout), sum(cost) FROM results WHERE run_id = ? "
+                                  "GROUP BY 1 HAVING count(cost) > 0 ORDER BY 1", [run_id]).fetchall()
+        passes = con.execute(
+            "SELECT example_id, scorer, count(*) FILTER (WHERE value = 1) FROM scores WHERE run_id = $run AND scorer "
+            "IN (SELECT scorer FROM scores WHERE run_id = $run GROUP BY 1 HAVING bool_and(value IN (0, 1))) "
+            "GROUP BY 1, 2 ORDER BY 2, 1", {"run": run_id}).fetchall()
+    return answers, judges, per_example, passes
 
 
 def run_counts(store: Store, run_id: str) -> dict[str, int]:

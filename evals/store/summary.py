@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from evals.errors import EvalInputError
 
-SUMMARY_VERSION = 2  # a literal: tests fail when a migration is added without bumping it
+SUMMARY_VERSION = 3  # a literal: tests fail when a migration is added without bumping it
 
 
 class _Frozen(BaseModel):
@@ -55,6 +55,26 @@ class Counts(_Frozen):
     judge_failures: int
 
 
+class CostPerCorrect(_Frozen):
+    """What one correct answer cost, by one pass/fail scorer over the public split: all the answers' cost
+    over the passes, with a 95% bootstrap CI over examples (None when nothing passed)."""
+
+    scorer: str
+    n_correct: int
+    estimate: float | None
+    low: float | None
+    high: float | None
+
+
+class CostSummary(_Frozen):
+    currency: str
+    prices_version: str
+    answers: float  # every answer's cost, in all
+    judges: float  # every judge call's, shown apart (08 §4.5)
+    per_example: float  # the answers' cost over the examples run
+    per_correct: list[CostPerCorrect]
+
+
 class RunSummary(_Frozen):
     summary_version: int = SUMMARY_VERSION
     run_id: str
@@ -75,6 +95,7 @@ class RunSummary(_Frozen):
     started_at: str  # ISO 8601, UTC
     counts: Counts
     metrics: list[MetricRow]
+    cost: CostSummary | None = None  # None: the run had no price table
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -86,7 +107,12 @@ def _v1_to_v2(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 # SUMMARY_MIGRATIONS[i] takes a summary of version i + 1 to version i + 2
-SUMMARY_MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (_v1_to_v2,)
+def _v2_to_v3(summary: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 added costs; no run before it was priced."""
+    return {**summary, "cost": None}
+
+
+SUMMARY_MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (_v1_to_v2, _v2_to_v3)
 
 
 def migrate_summary(summary: dict[str, Any]) -> dict[str, Any]:

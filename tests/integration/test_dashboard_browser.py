@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.collectors import free_port, running
-from tests.dashboard_store import make_store
+from tests.dashboard_store import SLOS, make_store
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard"
@@ -27,7 +27,8 @@ def dashboard(tmp_path_factory, tiny_gguf):
     db, _, runs = make_store(folder, tiny_gguf)
     port = free_port()
     goldgate = Path(sys.executable).parent / "goldgate"
-    with running([str(goldgate), "dashboard", "--db", str(db), "--port", str(port)], folder / "dashboard.log",
+    with running([str(goldgate), "dashboard", "--db", str(db), "--port", str(port), "--slo", str(folder / "slo.yaml")],
+                 folder / "dashboard.log",
                  f"http://127.0.0.1:{port}/_stcore/health", timeout=60):
         yield f"http://127.0.0.1:{port}", runs
 
@@ -38,7 +39,7 @@ def test_every_page_renders_in_chromium_without_an_exception(dashboard, tmp_path
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(tmp_path / "profile", executable_path=CHROMIUM, args=FLAGS,
-                                                       viewport={"width": 1400, "height": 1000})  # a fresh profile
+                                                       viewport={"width": 1400, "height": 2600})  # a fresh profile; tall: Streamlit scrolls inside the page
         page = browser.new_page()
         for path, title in PAGES.items():
             query = f"?a={runs['baseline']}&b={runs['candidate']}" if path == "compare" else ""
@@ -53,5 +54,11 @@ def test_every_page_renders_in_chromium_without_an_exception(dashboard, tmp_path
             assert page.locator("[data-testid='stException']").count() == 0, f"{path}: an exception is shown"
             text = page.inner_text("body")
             assert "Traceback" not in text and "Page not found" not in text, f"{path}: {text[:500]}"
+            if path == "":  # the first tier: a light and a budget per SLO, and the cost per day
+                for slo in SLOS["slos"]:
+                    assert slo["name"] in text
+                assert text.count("budget left") == len(SLOS["slos"]) and "Cost per day" in text
+            if path == "compare":
+                assert "Gate passed" in text or "Gate failed" in text
         browser.close()
     assert sorted(p.stem for p in ARTIFACTS.glob("*.png")) == sorted(path or "overview" for path in PAGES)

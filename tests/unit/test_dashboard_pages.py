@@ -12,11 +12,12 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from evals.analysis.report import DIMENSIONS
 from evals.errors import EvalInputError
 from evals.golden.subset import Subset
 from evals.run.record import run_record
 from evals.run.suite import Suite
-from evals.settings import DB_VARIABLE
+from evals.settings import DB_VARIABLE, SLO_VARIABLE
 from evals.store.results import create_run
 from evals.store.store import Store
 from tests.cli_helpers import run_cli
@@ -35,6 +36,7 @@ def team_store(tmp_path_factory, tiny_gguf):
 @pytest.fixture
 def app(team_store, monkeypatch):
     monkeypatch.setenv(DB_VARIABLE, str(team_store[0]))
+    monkeypatch.setenv(SLO_VARIABLE, str(team_store[0].parent / "slo.yaml"))
 
     def open_page(page: str, **query: str) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
@@ -66,7 +68,7 @@ def sql(db, query: str, *params):
 def test_overview_shows_each_dataset_its_gate_verdict_trends_and_tokens(app, team_store) -> None:
     db, _, runs = team_store
     at = app("overview")
-    (tile,) = at.metric
+    tile = next(m for m in at.metric if m.label == "golden")
     (n_failed,) = sql(db, "SELECT n_failed FROM gate_results WHERE candidate_run_id = ?", runs["candidate"])[0]
     assert tile.value == ("gate passed" if n_failed == 0 else f"gate failed ({n_failed} checks)")
     table = at.dataframe[0].value
@@ -74,10 +76,47 @@ def test_overview_shows_each_dataset_its_gate_verdict_trends_and_tokens(app, tea
     tokens = dict(sql(db, "SELECT run_id, sum(prompt_tokens + completion_tokens) FROM results GROUP BY 1"))
     assert {r: int(t) for r, t in zip(table["run_id"], table["tokens"])} == {r: int(t) for r, t in tokens.items()}
     assert table["comparable"].all()
+
+
+def test_overview_answers_are_we_okay_with_slo_lights_budgets_burn_and_cost(app, team_store) -> None:
+    """Each SLO's tile against counts made here from the same store; cost per day by model and by feature;
+    scores on one [0, 1] axis and each recorded dimension on its own."""
+    db, _, _ = team_store
+    at = app("overview")
+    tiles = {m.label.split("] ", 1)[1]: m for m in at.metric if m.label.startswith((":red[", ":orange[", ":green["))}
+    assert list(tiles) == ["availability", "ttft", "correct", "spend"]
+    slow, first_tokens = sql(db, "SELECT count(*) FILTER (WHERE ttft_s > 0.02), count(*) FROM spans "
+                                 "WHERE ttft_s IS NOT NULL AND (name LIKE 'chat %' OR name LIKE 'text_completion %')")[0]
+    assert tiles["ttft"].value == f"{1 - slow / first_tokens / 0.1:.0%}"
+    failed, scored = sql(db, "SELECT count(*) FILTER (WHERE value < 1), count(*) FROM scores "
+                             "WHERE scorer = 'contains_any'")[0]
+    assert tiles["correct"].value == f"{1 - failed / scored / 0.5:.0%}"
+    (spent,) = sql(db, "SELECT sum(cost) FROM spans WHERE model IS NOT NULL AND cost IS NOT NULL")[0]
+    assert spent > 0 and tiles["spend"].value == f"{1 - spent / (0.5 * 30):.0%}"
+    assert tiles["availability"].value == "100%"  # no server spans: nothing spent
+    lights = {name: tile.label.split("[")[0] for name, tile in tiles.items()}
+    assert lights["availability"] == ":green" and lights["correct"] == ":red"  # the last: its budget is overspent
+    assert sum("budget left" in c.value for c in at.caption) == 4
     specs = charts(at)
-    assert len(specs) == 2  # the metric trends with CI bands, and tokens per run
-    assert {layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
-            for layer in specs[0]["layer"]} == {"area", "line"}
+    burn = [c for c in specs if any("burn rate" in str(layer.get("encoding", {})) for layer in c.get("layer", []))]
+    assert len(burn) == 4  # one per SLO, each with its alert thresholds
+    cost_charts = [i for i, c in enumerate(specs) if "cost, by" in json.dumps(c)]
+    assert len(cost_charts) == 2
+    for i in cost_charts:
+        assert chart_rows(at, i)["cost"].sum() == pytest.approx(spent)
+    (scores_chart,) = [c for c in specs if '"score"' in json.dumps(c)]
+    assert scores_chart["layer"][0]["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    titles = [json.dumps(c) for c in specs]
+    for dimension in ("completion_tokens (tokens)", "latency_s (seconds)", "cost (currency)"):
+        assert sum(dimension in t for t in titles) == 1  # its own chart, in its own unit
+
+
+def test_overview_without_slos_says_how_to_give_them(team_store, monkeypatch) -> None:
+    monkeypatch.setenv(DB_VARIABLE, str(team_store[0]))
+    monkeypatch.delenv(SLO_VARIABLE, raising=False)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception and any("--slo FILE" in c.value for c in at.caption)
 
 
 def test_the_run_page_lists_slices_with_cis_and_filters_examples_by_outcome(app, team_store) -> None:
@@ -101,12 +140,26 @@ def test_the_run_page_lists_slices_with_cis_and_filters_examples_by_outcome(app,
     assert sorted(at.dataframe[1].value["example_id"]) == sorted(e for (e,) in passing)
 
 
+def test_compare_opens_on_the_gate_verdict_and_its_failing_checks(app, team_store) -> None:
+    db, _, runs = team_store
+    at = app("compare", a=runs["baseline"], b=runs["candidate"])
+    report = json.loads(sql(db, "SELECT report FROM gate_results")[0][0])
+    failing = [k for k in report["checks"] if k["status"] == "fail"]
+    if failing:
+        assert at.error[0].value.startswith(f"Gate failed: {len(failing)} of {len(report['checks'])} checks")
+        assert list(at.dataframe[0].value["name"]) == [k["name"] for k in failing]
+    else:
+        assert at.success[0].value.startswith("Gate passed")
+    gated = [k["name"].split(" @ ")[0] for k in failing + report["checks"] if " @ " in k["name"]]
+    assert at.selectbox[-1].value == gated[0] and gated[0] not in DIMENSIONS
+
+
 def test_compare_draws_the_forest_plot_flips_guard_rails_and_noise_floor(app, team_store) -> None:
     _, _, runs = team_store
     at = app("compare", a=runs["baseline"], b=runs["candidate"])
     (forest,) = charts(at)
     assert [layer["mark"]["type"] for layer in forest["layer"]] == ["rule", "point", "rule"]
-    diffs = at.dataframe[0].value
+    diffs = next(d.value for d in at.dataframe if "slice" in d.value)
     assert "all" in set(diffs["slice"]) and (diffs["low"] <= diffs["diff"]).all() and (diffs["diff"] <= diffs["high"]).all()
     assert any("Guard rails" in h.value for h in at.subheader)
     assert at.metric[-1].label.startswith("Noise floor")
@@ -134,7 +187,13 @@ def test_the_engine_page_shows_the_golden_signals_of_a_run(app, team_store) -> N
     assert n == 12 and (latency["requests"] == n).all()
     assert (latency["p50"] <= latency["p95"]).all() and (latency["p95"] <= latency["p99"]).all()
     assert [m.label for m in at.metric] == ["api errors", "validation errors", "guardrail errors"]
-    assert len(charts(at)) == 5  # the histograms, requests/s, tokens/s, queue depth, KV cache use
+    specs = charts(at)
+    assert len(specs) == 6  # the latency histograms, the decode rate, requests/s, tokens/s, queue depth, KV cache
+    rates = chart_rows(at, 1)
+    (tpots,) = sql(db, "SELECT list(tpot_s) FROM spans WHERE kind = 'INTERNAL' AND input_tokens IS NOT NULL "
+                       "AND run_id = ? AND tpot_s > 0", runs["baseline"])[0]
+    assert rates["requests"].sum() == len(tpots)
+    assert rates["low"].min() <= 1 / max(tpots) and 1 / min(tpots) <= rates["high"].max()
 
 
 def test_traces_find_an_example_and_draw_its_span_tree(app, team_store) -> None:
