@@ -13,7 +13,8 @@ import streamlit as st
 from dashboard.data import db_path, store_version
 from evals.errors import EvalInputError
 from evals.settings import Settings
-from evals.slo.spec import Cost, format_duration, load_slos
+from evals.durations import format_duration
+from evals.slo.spec import Cost, load_slos
 from evals.slo.status import SloStatus, burn_series, slo_status
 from evals.store.store import Store, now
 

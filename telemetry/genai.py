@@ -12,7 +12,7 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as g
 from opentelemetry.semconv.attributes import error_attributes, server_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from telemetry.messages import content_attributes
+from telemetry.messages import INFERENCE_DETAILS_EVENT, content_attributes
 from telemetry.prices import COST, CURRENCY
 from telemetry.setup import Telemetry
 from telemetry.sinks import KV_CACHE_USAGE, REQUESTS_WAITING, TTFT
@@ -21,8 +21,6 @@ from telemetry.trace_context import context_from_traceparent
 Kind = Literal["internal", "client"]
 _KINDS = {"internal": SpanKind.INTERNAL, "client": SpanKind.CLIENT}
 
-# The conventions' event for content captured as an event (no constant in the semconv package yet)
-INFERENCE_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as g
 
 from telemetry.redact import Redactor
 
+# The conventions' event for content captured as an event (no constant in the semconv package yet)
+INFERENCE_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+CONTENT_KEYS = (g.GEN_AI_SYSTEM_INSTRUCTIONS, g.GEN_AI_INPUT_MESSAGES, g.GEN_AI_OUTPUT_MESSAGES)  # what capture writes
+
 
 def _parts(text: str, redact: Redactor) -> list[dict[str, str]]:
     return [{"type": "text", "content": redact(text)}]

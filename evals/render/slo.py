@@ -6,7 +6,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from evals.slo.spec import Cost, format_duration
+from evals.durations import format_duration
+from evals.slo.spec import Cost
 from evals.slo.status import SloStatus
 
 

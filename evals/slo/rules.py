@@ -9,7 +9,8 @@ import yaml
 from prometheus_client.utils import floatToGoString
 
 from evals.errors import EvalInputError
-from evals.slo.spec import Availability, BurnAlert, Cost, Latency, Objective, Quality, SloFile, format_duration
+from evals.durations import format_duration
+from evals.slo.spec import Availability, BurnAlert, Cost, Latency, Objective, Quality, SloFile
 from telemetry.instruments import TTFT_BUCKETS
 
 REQUESTS = "http_server_request_duration_seconds_count"

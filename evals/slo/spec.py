@@ -6,30 +6,13 @@ rate, so it fires fast on a real burn and stops soon after the burn does."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from evals.durations import format_duration, parse_duration
 from evals.yaml_input import load_yaml_model
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: object) -> int:
-    """'30d', '6h', '5m', '30s' as seconds (Prometheus's own spelling, so rules can use them as written)."""
-    if isinstance(value, str) and (m := re.fullmatch(r"([1-9][0-9]*)([smhd])", value.strip())):
-        return int(m[1]) * _UNITS[m[2]]
-    raise ValueError(f"a duration such as 30d, 6h, 5m or 30s; got {value!r}")
-
-
-def format_duration(seconds: int) -> str:
-    for unit in ("d", "h", "m"):
-        if seconds % _UNITS[unit] == 0:
-            return f"{seconds // _UNITS[unit]}{unit}"
-    return f"{seconds}s"
-
 
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 

@@ -268,3 +268,18 @@ def test_labels_are_refused_while_a_run_is_writing(tmp_path) -> None:
     with pytest.raises(EvalInputError, match="busy-1 is still writing"):
         store.save_labels(golden.sha256, "busy-1", "x0000", "yes", "dana", {"correct": "1"})
     assert sql(tmp_path / "busy.duckdb", "SELECT count(*) FROM human_labels") == [(0,)]
+
+
+def test_a_priced_run_costs_its_answers_and_its_judge_calls_apart(team_store) -> None:
+    """The team's runs were priced: the tiny model by the hour, the grader by tokens. The summary's totals
+    are the stored spans' costs, the judge's calls (CLIENT spans) apart from the answers (INTERNAL)."""
+    db, _, runs = team_store
+    for tag, run_id in runs.items():
+        cost = json.loads((db.parent / f"{tag}.json").read_text())["cost"]
+        by_kind = dict(sql(db, "SELECT kind, sum(cost) FROM spans WHERE run_id = ? AND cost IS NOT NULL GROUP BY 1",
+                           run_id))
+        (judge_tokens,) = sql(db, "SELECT sum(input_tokens) * 0.15 / 1e6 + sum(output_tokens) * 0.6 / 1e6 FROM spans "
+                                  "WHERE run_id = ? AND kind = 'CLIENT'", run_id)[0]
+        assert cost["judges"] == pytest.approx(by_kind["CLIENT"]) == pytest.approx(judge_tokens)
+        assert cost["answers"] == pytest.approx(by_kind["INTERNAL"]) and cost["answers"] > 0
+        assert cost["per_example"] == pytest.approx(cost["answers"] / 12)
