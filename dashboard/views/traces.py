@@ -1,6 +1,6 @@
 """Find a trace by id, by example, or among a run's examples (each example is its own trace; filtered by
 slice, outcome and latency), and read it as a waterfall of its span tree; the selected span's gen_ai.*
-(and every other) attribute below."""
+(and every other) attribute below. Captured content shows only once its read is in the audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +10,27 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.data import example_filters, pick_run, query, store_or_empty_state
+from dashboard.data import db_path, example_filters, pick_run, query, store_or_empty_state
+from evals.errors import EvalInputError
+from evals.store.retention import record_content_read
+from evals.store.store import Store
+from telemetry.messages import CONTENT_KEYS, INFERENCE_DETAILS_EVENT
+
+
+def content_may_show(trace_id: str, attributes: dict, events: list) -> bool:
+    """Captured content is shown only once its read is in the audit log (once per trace and session); a
+    span without content needs no record."""
+    if not (attributes.keys() & set(CONTENT_KEYS) or any(e.get("name") == INFERENCE_DETAILS_EVENT for e in events)):
+        return True
+    shown = st.session_state.setdefault("content_read", set())
+    if trace_id not in shown:
+        try:
+            record_content_read(Store(db_path()), "dashboard:traces", trace_id, 1)
+        except EvalInputError as e:
+            st.warning(f"Captured content hidden: its read could not be recorded in the audit log ({e}).")
+            return False
+        shown.add(trace_id)
+    return True
 
 
 def tree_order(spans: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +89,10 @@ if runs is not None:
         span = spans.loc[picked]
         st.write(f"**{span['name']}** · {span['kind']} · {span['status_code']} · "
                  f"{span['end_s'] - span['start_s']:.4f} s")
-        attributes = json.loads(span["attributes"])
+        attributes, events = json.loads(span["attributes"]), json.loads(span["events"] or "[]")
+        if not content_may_show(chosen, attributes, events):
+            attributes = {k: v for k, v in attributes.items() if k not in CONTENT_KEYS}
+            events = [e for e in events if e.get("name") != INFERENCE_DETAILS_EVENT]
         st.json({k: v for k, v in attributes.items() if k.startswith("gen_ai.")} or {"gen_ai.*": "none on this span"})
         with st.expander("Every attribute and event"):
-            st.json({"attributes": attributes, "events": json.loads(span["events"] or "[]")})
+            st.json({"attributes": attributes, "events": events})

@@ -56,9 +56,17 @@ def handle_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def handle_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Captured content leaving the store is a read of it: recorded in the audit log before it is written."""
+    from evals.store.retention import content_spans, record_content_read
     from evals.store.store import Store
 
-    for path in Store(args.db).export_run(args.run_id, args.out):
+    store = Store(args.db)
+    store.run_record(args.run_id)  # an unknown run is refused before anything is recorded
+    with store.write():  # an older store gains the audit log
+        pass
+    if n := content_spans(store, "run_id = $run", {"run": args.run_id}):
+        record_content_read(store, "goldgate runs export", args.run_id, n)
+    for path in store.export_run(args.run_id, args.out):
         print(path)
     return 0
 

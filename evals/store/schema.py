@@ -191,7 +191,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE spans ADD COLUMN feature VARCHAR;
     ALTER TABLE spans ADD COLUMN variant VARCHAR;
     """,
+    # 7: the audit log: every read of captured content (a dashboard page, an export) and every deletion
+    #    of it (prune, forget): when, by which command or page, of what, and how many spans (09 §9.3).
+    """
+    CREATE TABLE audit_log (
+        logged_at TIMESTAMP NOT NULL,
+        actor VARCHAR NOT NULL,                -- the command or dashboard page
+        action VARCHAR NOT NULL,               -- read_content | prune | forget
+        target VARCHAR NOT NULL,               -- a trace id, a run id, a user hash, an age
+        spans INTEGER NOT NULL                 -- spans read or changed
+    );
+    """,
 )
 
-SCHEMA_VERSION = 6  # a literal: tests fail when a migration is added without bumping it
+SCHEMA_VERSION = 7  # a literal: tests fail when a migration is added without bumping it
 RUN_TABLES = ("runs", "results", "scores", "judgments", "spans")  # what a run export carries
