@@ -15,6 +15,7 @@ from evals.settings import Settings
 if TYPE_CHECKING:
     from engine.engine import Engine
     from evals.run.suite import EndpointConfig
+    from evals.store.store import Store
     from telemetry import Telemetry
     from telemetry.prices import PriceTable
     from telemetry.sinks import SpanRowBuffer
@@ -28,6 +29,19 @@ def add_db_option(p: argparse.ArgumentParser, settings: Settings, *, inherited: 
     else:
         p.add_argument("--db", type=Path, default=settings.db,
                        help="the DuckDB store (default: %(default)s, or $GOLDGATE_DB)")
+
+
+def existing_store(path: Path) -> Store:
+    """The store at `path`, which must exist (a missing one is an error, never a new empty one), migrated
+    to the current schema (a moment's write lock, as `serve --db` takes)."""
+    from evals.store.store import Store
+
+    store = Store(path)
+    with store.read():
+        pass
+    with store.write():
+        pass
+    return store
 
 
 def endpoint_from_flags(url: str, model: str | None) -> EndpointConfig:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from evals.cli.common import add_db_option
+from evals.cli.common import add_db_option, existing_store
 from evals.errors import UsageError
 from evals.settings import Settings
 
@@ -41,16 +41,14 @@ def _age(flag: str, value: str | None) -> timedelta | None:
 
 def handle_prune(args: argparse.Namespace, settings: Settings) -> int:
     from evals.store import retention
-    from evals.store.store import Store, now
+    from evals.store.store import now
 
     spans, content = _age("--spans-older-than", args.spans_older_than), _age("--content-older-than",
                                                                           args.content_older_than)
     if spans is None and content is None:
         raise UsageError("--spans-older-than or --content-older-than: give at least one")
-    at, store = now(), Store(args.db)
+    at, store = now(), existing_store(args.db)
     cutoffs = (at - spans if spans else None, at - content if content else None)
-    with store.write():  # an older store gains the columns and tables pruning reads
-        pass
     if args.yes:
         n_spans, n_content = retention.prune(store, *cutoffs, actor="goldgate store prune")
     else:
@@ -63,11 +61,8 @@ def handle_prune(args: argparse.Namespace, settings: Settings) -> int:
 
 def handle_forget(args: argparse.Namespace, settings: Settings) -> int:
     from evals.store import retention
-    from evals.store.store import Store
 
-    store = Store(args.db)
-    with store.write():
-        pass
+    store = existing_store(args.db)
     if args.yes:
         print(f"deleted {retention.forget(store, args.user, actor='goldgate store forget')} spans of user {args.user}")
     else:

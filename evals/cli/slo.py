@@ -8,7 +8,7 @@ import argparse
 from datetime import datetime, timezone
 from pathlib import Path
 
-from evals.cli.common import add_db_option
+from evals.cli.common import add_db_option, existing_store
 from evals.cli.exit_codes import EXIT_ALERT, EXIT_OK
 from evals.errors import UsageError
 from evals.settings import Settings
@@ -48,13 +48,8 @@ def _statuses(args: argparse.Namespace) -> list:
     from evals.render.slo import print_status, status_json
     from evals.slo.spec import load_slos
     from evals.slo.status import slo_status
-    from evals.store.store import Store
-
-    at, slos, store = _instant(args.at), load_slos(args.slo), Store(args.db)
-    with store.read():  # a missing store is an error, not a quiet report of no traffic
-        pass
-    with store.write():  # an older store gains the columns SLOs count (a moment's lock, as `serve --db` takes)
-        pass
+    at, slos = _instant(args.at), load_slos(args.slo)
+    store = existing_store(args.db)  # a missing store is an error, not a quiet report of no traffic
     statuses = slo_status(store, slos, at)
     if args.json:
         print(json.dumps({"at": at.isoformat() + "Z", "slos": status_json(statuses)}, indent=2))
