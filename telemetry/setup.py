@@ -26,6 +26,8 @@ from telemetry.prices import PriceTable
 from telemetry.redact import Redactor
 from telemetry.settings import CaptureMode, TelemetrySettings
 from telemetry.sinks import JsonlSpanExporter, SpanRowBuffer
+from telemetry.tail_policy import SamplingPolicy
+from telemetry.tail_sampler import TailSamplingProcessor
 
 SCOPE = "goldgate"
 
@@ -57,15 +59,16 @@ class Telemetry:
 
 def configure(*, env: Mapping[str, str], service_name: str = "goldgate", jsonl_path: Path | None = None,
               span_rows: SpanRowBuffer | None = None, prometheus: bool = False,
-              prices: PriceTable | None = None) -> Telemetry:
+              prices: PriceTable | None = None, sampling: SamplingPolicy | None = None) -> Telemetry:
     """Telemetry from `OTEL_*` variables in `env` (the caller reads the environment, once) plus goldgate's
     own sinks: a JSONL file, span rows for the DuckDB store, and with `prometheus` a registry for a
-    server's /metrics; `prices` costs every generation. Each call builds a new handle; its owner passes it down and shuts it down."""
-    return _build(TelemetrySettings.from_env(env), service_name, jsonl_path, span_rows, prometheus, prices)
+    server's /metrics; `prices` costs every generation; `sampling` tail-samples the traces every span
+    sink and exporter receives. Each call builds a new handle; its owner passes it down and shuts it down."""
+    return _build(TelemetrySettings.from_env(env), service_name, jsonl_path, span_rows, prometheus, prices, sampling)
 
 
 def _build(settings: TelemetrySettings, service_name: str, jsonl_path: Path | None, span_rows: SpanRowBuffer | None,
-           prometheus: bool, prices: PriceTable | None) -> Telemetry:
+           prometheus: bool, prices: PriceTable | None, sampling: SamplingPolicy | None) -> Telemetry:
     resource = Resource.create()  # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over our default name
     if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
         resource = resource.merge(Resource({"service.name": service_name}))
@@ -85,6 +88,8 @@ def _build(settings: TelemetrySettings, service_name: str, jsonl_path: Path | No
         processors.append(BatchSpanProcessor(JsonlSpanExporter(jsonl_path)))
     if span_rows is not None:
         processors.append(SimpleSpanProcessor(span_rows))  # only appends to a list; the store drains it
+    if sampling is not None and processors:
+        processors = [TailSamplingProcessor(sampling, processors)]
     traces = TracerProvider(resource=resource)
     for processor in processors:
         traces.add_span_processor(processor)

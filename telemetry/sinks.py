@@ -19,6 +19,7 @@ from opentelemetry.trace import format_span_id, format_trace_id
 
 from telemetry.attribution import FEATURE, VARIANT
 from telemetry.prices import COST
+from telemetry.tail_sampler import SAMPLE_WEIGHT
 
 RUN_ID = "goldgate.run.id"
 EXAMPLE_ID = "goldgate.example.id"
@@ -59,6 +60,7 @@ class SpanRecord:
     cost: float | None
     feature: str | None
     variant: str | None
+    sample_weight: float | None = None  # set by tail sampling: the traces this one stands for
 
 
 class JsonlSpanExporter(SpanExporter):
@@ -115,7 +117,7 @@ def span_record(span: ReadableSpan) -> SpanRecord:
                       attrs.get(g.GEN_AI_USAGE_INPUT_TOKENS), output_tokens, attrs.get(error_attributes.ERROR_TYPE),
                       finish[0], attrs.get(REQUESTS_WAITING), attrs.get(KV_CACHE_USAGE),
                       attrs.get(http_attributes.HTTP_RESPONSE_STATUS_CODE), attrs.get(COST), attrs.get(FEATURE),
-                      attrs.get(VARIANT))
+                      attrs.get(VARIANT), attrs.get(SAMPLE_WEIGHT))
 
 
 def _time(ns: int | None) -> datetime:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from telemetry import Telemetry
     from telemetry.prices import PriceTable
     from telemetry.sinks import SpanRowBuffer
+    from telemetry.tail_policy import SamplingPolicy
 
 
 def add_db_option(p: argparse.ArgumentParser, settings: Settings, *, inherited: bool = False) -> None:
@@ -42,6 +43,17 @@ def existing_store(path: Path) -> Store:
     with store.write():
         pass
     return store
+
+
+def print_or_write(text: str, out: Path | None) -> None:
+    """A generated file (Prometheus rules, a Collector config) to `--out`, or to stdout without one."""
+    if out is None:
+        print(text, end="")
+        return
+    try:
+        out.write_text(text)
+    except OSError as e:
+        raise UsageError(f"--out: cannot write {out}: {e.strerror}") from None
 
 
 def endpoint_from_flags(url: str, model: str | None) -> EndpointConfig:
@@ -94,13 +106,13 @@ def load_engine(model: str | None, settings: Settings, *, device: str = "auto", 
 
 def configure_telemetry(settings: Settings, *, service_name: str, prometheus: bool = False,
                         span_rows: SpanRowBuffer | None = None, jsonl_path: Path | None = None,
-                        prices: PriceTable | None = None) -> Telemetry:
+                        prices: PriceTable | None = None, sampling: SamplingPolicy | None = None) -> Telemetry:
     from telemetry import configure
     from telemetry.settings import TelemetryConfigError
 
     try:
         return configure(env=settings.environ, service_name=service_name, prometheus=prometheus,
-                         span_rows=span_rows, jsonl_path=jsonl_path, prices=prices)
+                         span_rows=span_rows, jsonl_path=jsonl_path, prices=prices, sampling=sampling)
     except TelemetryConfigError as e:
         raise UsageError(str(e)) from None
     except OSError as e:  # the JSONL sink's folder cannot be made

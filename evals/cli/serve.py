@@ -31,6 +31,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
                    help="request bodies over this are answered 413 (default: %(default)s)")
     p.add_argument("--prices", type=Path, metavar="FILE", help="a price table (YAML) that prices the served model: "
                    "every generation span and the cost counter carry its cost")
+    p.add_argument("--sampling", type=Path, metavar="FILE", help="tail-sample traces by this policy (YAML, the "
+                   "OpenTelemetry Collector's tail_sampling shape) before the store, the JSONL file and OTLP see them")
     p.add_argument("--db", type=Path, help="also store every span in this DuckDB store (for the dashboard)")
     p.add_argument("--spans-jsonl", type=Path, metavar="PATH", help="also append every span to this file as JSON lines")
     add_placement_options(p)
@@ -41,11 +43,13 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     from telemetry.sinks import SpanRowBuffer
 
     from evals.run.prices import load_prices
+    from evals.run.sampling import load_sampling_policy
 
     _check_flags(args)
     rows = SpanRowBuffer() if args.db else None
     tel = configure_telemetry(settings, service_name="goldgate-serve", prometheus=True, span_rows=rows,
-                              jsonl_path=args.spans_jsonl, prices=load_prices(args.prices) if args.prices else None)
+                              jsonl_path=args.spans_jsonl, prices=load_prices(args.prices) if args.prices else None,
+                              sampling=load_sampling_policy(args.sampling) if args.sampling else None)
     try:
         _serve(args, settings, tel, rows)
     finally:

@@ -8,7 +8,7 @@ import argparse
 from datetime import datetime, timezone
 from pathlib import Path
 
-from evals.cli.common import add_db_option, existing_store
+from evals.cli.common import add_db_option, existing_store, print_or_write
 from evals.cli.exit_codes import EXIT_ALERT, EXIT_OK
 from evals.errors import UsageError
 from evals.settings import Settings
@@ -77,12 +77,5 @@ def handle_rules(args: argparse.Namespace, settings: Settings) -> int:
     from evals.slo.rules import rules_yaml
     from evals.slo.spec import load_slos
 
-    text = rules_yaml(load_slos(args.slo))
-    if args.out is None:
-        print(text, end="")
-        return EXIT_OK
-    try:
-        args.out.write_text(text)
-    except OSError as e:
-        raise UsageError(f"--out: cannot write {args.out}: {e.strerror}") from None
+    print_or_write(rules_yaml(load_slos(args.slo)), args.out)
     return EXIT_OK

@@ -17,7 +17,7 @@ def _sli(s: SloStatus) -> str:
         return f"spent {s.bad:.4g} of {s.total:.4g} ({o.daily_budget:g}/day)"
     if s.sli is None:
         return f"no events (target {o.target:.2%})"
-    return f"{s.sli:.3%} of {int(s.total)} (target {o.target:.2%})"
+    return f"{s.sli:.3%} of {s.total:.0f} (target {o.target:.2%})"
 
 
 def print_status(statuses: list[SloStatus], console: Console | None = None) -> None:

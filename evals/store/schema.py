@@ -202,7 +202,12 @@ MIGRATIONS: tuple[str, ...] = (
         spans INTEGER NOT NULL                 -- spans read or changed
     );
     """,
+    # 8: tail sampling. A kept span's sampling weight: how many traces its trace stands for (NULL: unsampled,
+    #    1), so SLO counts and spend over a sampled store are estimates of the whole traffic, not of the sample.
+    """
+    ALTER TABLE spans ADD COLUMN sample_weight DOUBLE;
+    """,
 )
 
-SCHEMA_VERSION = 7  # a literal: tests fail when a migration is added without bumping it
+SCHEMA_VERSION = 8  # a literal: tests fail when a migration is added without bumping it
 RUN_TABLES = ("runs", "results", "scores", "judgments", "spans")  # what a run export carries

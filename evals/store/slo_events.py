@@ -1,6 +1,8 @@
 """What SLOs count in the store: bad and total requests (5xx answers), first tokens (later than a threshold),
 scores (under a pass mark) and spend, over windows that end at one instant (one query per objective, a
-FILTER per window) or in time buckets (for a burn-rate chart). Typed span columns only: no JSON is parsed."""
+FILTER per window) or in time buckets (for a burn-rate chart). Typed span columns only: no JSON is parsed.
+A span counts as its sampling weight (a tail-sampled store keeps every error but only a share of the rest:
+counted one by one, its error rate would be the sample's, not the traffic's)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,14 @@ import pandas as pd
 
 from evals.store.store import Store
 
+SPAN_WEIGHT = "coalesce(sample_weight, 1)"
 GENERATION = "(name LIKE 'chat %' OR name LIKE 'text_completion %') AND model IS NOT NULL"
 
 
 @dataclass(frozen=True)
 class EventSource:
-    """Where an SLO's events are: the rows (`table`, `where`), when each happened, and which are bad (for
-    spend, `bad` is the amount and `total` None)."""
+    """Where an SLO's events are: the rows (`table`, `where`), when each happened, which are bad (for
+    spend, `bad` is the amount and `total` None) and how many events each row stands for."""
 
     table: str
     time: str
@@ -26,6 +29,7 @@ class EventSource:
     bad: str
     total: str | None = "1"
     params: dict[str, object] = field(default_factory=dict)
+    weight: str = SPAN_WEIGHT
 
 
 def requests(model: str | None = None) -> EventSource:
@@ -48,7 +52,8 @@ def scores(scorer: str, min_score: float, model: str | None = None) -> EventSour
     """One scorer's scores, by when their answers were stored, and those under the pass mark."""
     where = "s.scorer = $s" + (" AND r.run_id IN (SELECT run_id FROM runs WHERE model_id = $m)" if model else "")
     return EventSource("scores s JOIN results r USING (run_id, example_id, epoch)", "r.created_at", where,
-                       "s.value < $p", params={"s": scorer, "p": min_score, **({"m": model} if model else {})})
+                       "s.value < $p", params={"s": scorer, "p": min_score, **({"m": model} if model else {})},
+                       weight="1")
 
 
 def spend(model: str | None = None) -> EventSource:
@@ -59,9 +64,10 @@ def spend(model: str | None = None) -> EventSource:
 
 def _measures(source: EventSource, condition: str) -> list[str]:
     """The aggregates of `source` over the rows where `condition` holds: (bad, total), or (spent,)."""
+    w = source.weight
     if source.total is None:
-        return [f"sum({source.bad}) FILTER (WHERE {condition})"]
-    return [f"count(*) FILTER (WHERE {condition} AND {source.bad})", f"count(*) FILTER (WHERE {condition})"]
+        return [f"sum({source.bad} * {w}) FILTER (WHERE {condition})"]
+    return [f"sum({w}) FILTER (WHERE {condition} AND {source.bad})", f"sum({w}) FILTER (WHERE {condition})"]
 
 
 def windowed(store: Store, source: EventSource, windows_s: Sequence[int], at: datetime) -> list[tuple]:
@@ -78,8 +84,9 @@ def windowed(store: Store, source: EventSource, windows_s: Sequence[int], at: da
 def bucketed(store: Store, source: EventSource, bucket_s: int, since: datetime, at: datetime) -> pd.DataFrame:
     """Per time bucket of `bucket_s` seconds in (since, at]: its start `t` and `bad` and `total` (spend:
     `bad` is what was spent, `total` the bucket's length in seconds)."""
-    bad, total = (f"sum({source.bad})", str(bucket_s)) if source.total is None else \
-        (f"count(*) FILTER (WHERE {source.bad})", "count(*)")
+    w = source.weight
+    bad, total = (f"sum({source.bad} * {w})", str(bucket_s)) if source.total is None else \
+        (f"sum({w}) FILTER (WHERE {source.bad})", f"sum({w})")
     sql = (f"SELECT time_bucket(to_seconds($b), {source.time}) AS t, {bad} AS bad, {total} AS total "
            f"FROM {source.table} WHERE {source.time} > $since AND {source.time} <= $at AND {source.where} "
            "GROUP BY 1 ORDER BY 1")

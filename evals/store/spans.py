@@ -10,11 +10,11 @@ from evals.store.batch import insert_columns
 from evals.store.store import Store
 from telemetry.sinks import SpanRecord
 
-# the span, then typed copies of the attributes a dashboard and the SLOs aggregate (migrations 1, 3, 4 and 6)
+# the span, then typed copies of the attributes a dashboard and the SLOs aggregate (migrations 1, 3, 4, 6 and 8)
 SPAN_COLUMNS = ("trace_id", "span_id", "parent_span_id", "name", "kind", "start_time", "end_time", "status_code",
                 "attributes", "events", "run_id", "example_id", "model", "duration_s", "ttft_s", "tpot_s",
                 "input_tokens", "output_tokens", "error_type", "finish_reason", "requests_waiting", "kv_cache_usage",
-                "http_status", "cost", "feature", "variant")
+                "http_status", "cost", "feature", "variant", "sample_weight")
 
 
 def insert_spans(con: duckdb.DuckDBPyConnection, spans: Sequence[SpanRecord]) -> None:

@@ -77,6 +77,25 @@ def test_budgets_and_burn_rates_from_planted_spans(tmp_path: Path) -> None:
     assert spend.alerts[0].long_burn == pytest.approx(long_spent / (2.4 / 24))
 
 
+def test_a_tail_sampled_store_counts_each_span_as_its_weight(tmp_path: Path) -> None:
+    """The sampler kept all 10 failed requests (weight 1) and 50 of the 990 healthy ones (weight 19.8):
+    the SLO reads the traffic's 1% error rate, not the sample's 1 in 6; spend scales the same way."""
+    from dataclasses import replace
+
+    failed = [replace(_span(i, 60 + i, kind="SERVER", status=503), sample_weight=1.0) for i in range(10)]
+    healthy = [replace(_span(100 + i, 60 + i, kind="SERVER", status=200), sample_weight=19.8) for i in range(50)]
+    spent = [replace(_span(100 + i, 60 + i, kind="INTERNAL", ttft=0.1, cost=0.01, model="m"), sample_weight=19.8)
+             for i in range(50)]
+    store = Store(tmp_path / "gg.duckdb")
+    write_spans(store, failed + healthy + spent)
+    slos = load_slos(_slo_file(tmp_path, slos=[{"name": "availability", "kind": "availability", "target": 0.995},
+                                              {"name": "spend", "kind": "cost", "daily_budget": 100}]))
+    availability, spend = slo_status(store, slos, AT)
+    assert (availability.bad, availability.total) == pytest.approx((10, 10 + 50 * 19.8))
+    assert availability.sli == pytest.approx(0.99)
+    assert spend.bad == pytest.approx(50 * 19.8 * 0.01)
+
+
 def test_a_quality_slo_counts_scores_under_the_pass_mark(tmp_path: Path) -> None:
     golden = golden_set(tmp_path, 100, 2)
     store = Store(tmp_path / "gg.duckdb")
