@@ -33,3 +33,15 @@ def content_attributes(messages: Sequence[Mapping[str, Any]] | None, prompt: str
         attrs[g.GEN_AI_OUTPUT_MESSAGES] = json.dumps(
             [{"role": "assistant", "parts": _parts(output, redact), "finish_reason": finish_reason or "stop"}])
     return attrs
+
+
+def messages_text(messages_json: str | None) -> str | None:
+    """The text of every part of messages captured by `content_attributes` (None when none were)."""
+    if not messages_json:
+        return None
+    try:
+        messages = json.loads(messages_json)
+    except json.JSONDecodeError:
+        return None
+    return "\n".join(str(p.get("content", "")) for m in messages if isinstance(m, dict)
+                     for p in m.get("parts", ()) if isinstance(p, dict))

@@ -3,7 +3,8 @@ local root ends, decides by the policy, and hands a kept trace to the processors
 rows, the JSONL file, the OTLP exporters) and a dropped one to none. Every error, every slow and every
 expensive trace is kept; the rest at a baseline rate. A kept trace's spans carry their sampling weight
 (1 when a rule kept it for what it is, 100/p when only the baseline draw did), so counts over a sampled
-store stay unbiased (Horvitz-Thompson); its content survives only at the policy's own, lower rate."""
+store stay unbiased (Horvitz-Thompson), and whether the baseline draw kept it, so that distributions are
+compared over the uniform part of the sample only; its content survives only at the policy's own, lower rate."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from telemetry.tail_policy import SamplingPolicy, probabilistic_draw, trace_dura
 
 SAMPLE_WEIGHT = "goldgate.sampling.weight"  # how many traces like this one each kept one stands for
 SAMPLED_BY = "goldgate.sampling.policy"  # the policies that kept it, on its root span
+DRAWN = "goldgate.sampling.drawn"  # the baseline draw kept it: these traces alone are a uniform sample
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Decision:
     weight: float = 1.0
     content: bool = True
     policies: tuple[str, ...] = ()
+    drawn: bool = False
 
 
 @dataclass
@@ -111,9 +114,9 @@ class TailSamplingProcessor(SpanProcessor):
         extras = self.policy.goldgate
         content = probabilistic_draw(trace_id, extras.content_hash_salt) < extras.content_sampling_percentage / 100
         if by_rule:
-            return Decision(True, 1.0, content, tuple(by_rule + [p.name for p in drawn]))
+            return Decision(True, 1.0, content, tuple(by_rule + [p.name for p in drawn]), bool(drawn))
         if drawn:
-            return Decision(True, 100 / drawn[0].probabilistic.sampling_percentage, content, (drawn[0].name,))
+            return Decision(True, 100 / drawn[0].probabilistic.sampling_percentage, content, (drawn[0].name,), True)
         return Decision(False)
 
     def _in_slow_tail(self, duration_s: float) -> bool:
@@ -138,10 +141,10 @@ class TailSamplingProcessor(SpanProcessor):
 
 
 def _marked(span: ReadableSpan, decision: Decision) -> ReadableSpan:
-    """The span with its weight (and, on the root, the policies that kept it), and without its content
+    """The span with its weight and whether the draw kept it (and, on the root, the policies that kept it), and without its content
     when the trace's content was not sampled."""
     attrs = {k: v for k, v in (span.attributes or {}).items() if decision.content or k not in CONTENT_KEYS}
-    attrs[SAMPLE_WEIGHT] = decision.weight
+    attrs[SAMPLE_WEIGHT], attrs[DRAWN] = decision.weight, decision.drawn
     if span.parent is None or span.parent.is_remote:
         attrs[SAMPLED_BY] = list(decision.policies)
     events = [e for e in span.events if decision.content or e.name != INFERENCE_DETAILS_EVENT]

@@ -5,6 +5,7 @@ Heavy imports (torch, OpenTelemetry) wait inside the functions, so `--help` stay
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,17 @@ def existing_store(path: Path) -> Store:
     with store.write():
         pass
     return store
+
+
+def instant(value: str | None) -> datetime:
+    """`--at` (or now) as the store keeps times: naive UTC."""
+    if value is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--at: an ISO 8601 time such as 2026-12-03T14:00:00Z; got {value!r}") from None
+    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
 
 
 def print_or_write(text: str, out: Path | None) -> None:

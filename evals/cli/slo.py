@@ -5,12 +5,10 @@ as Prometheus rules."""
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
 from pathlib import Path
 
-from evals.cli.common import add_db_option, existing_store, print_or_write
+from evals.cli.common import add_db_option, existing_store, instant, print_or_write
 from evals.cli.exit_codes import EXIT_ALERT, EXIT_OK
-from evals.errors import UsageError
 from evals.settings import Settings
 
 
@@ -31,24 +29,13 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
     rules.set_defaults(handler=handle_rules)
 
 
-def _instant(value: str | None) -> datetime:
-    """`--at` (or now) as the store keeps times: naive UTC."""
-    if value is None:
-        return datetime.now(timezone.utc).replace(tzinfo=None)
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--at: an ISO 8601 time such as 2026-12-03T14:00:00Z; got {value!r}") from None
-    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
-
-
 def _statuses(args: argparse.Namespace) -> list:
     import json
 
     from evals.render.slo import print_status, status_json
     from evals.slo.spec import load_slos
     from evals.slo.status import slo_status
-    at, slos = _instant(args.at), load_slos(args.slo)
+    at, slos = instant(args.at), load_slos(args.slo)
     store = existing_store(args.db)  # a missing store is an error, not a quiet report of no traffic
     statuses = slo_status(store, slos, at)
     if args.json:

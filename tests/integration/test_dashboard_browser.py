@@ -15,7 +15,7 @@ from tests.dashboard_store import SLOS, make_store
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "dashboard"
-PAGES = {"": "Overview", "run": "Run", "compare": "Compare", "engine": "Engine", "traces": "Traces",
+PAGES = {"": "Overview", "run": "Run", "compare": "Compare", "engine": "Engine", "drift": "Drift", "traces": "Traces",
          "judges": "Judges", "label": "Label"}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]

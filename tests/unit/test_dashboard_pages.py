@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -19,9 +20,10 @@ from evals.run.record import run_record
 from evals.run.suite import Suite
 from evals.settings import DB_VARIABLE, SLO_VARIABLE
 from evals.store.results import create_run
-from evals.store.store import Store
+from evals.store.store import Store, now
 from tests.cli_helpers import run_cli
 from tests.dashboard_store import JUDGE, make_store
+from tests.drift_traffic import plant, window
 from tests.openai_stub import OpenAIStub, Reply
 from tests.synthetic_runs import golden_set
 
@@ -223,6 +225,32 @@ def test_traces_list_a_runs_examples_filtered_by_latency_and_draw_one_examples_o
     names = spans["name"].tolist()
     assert f"eval_example {expected[-1][0]}" in names and not any(n.startswith("eval t") for n in names)
     assert sum(n.startswith("eval_example ") for n in names) == 1  # one example's trace: a handful of spans
+
+
+def test_the_drift_page_flags_planted_drift_as_goldgate_drift_does(monkeypatch, tmp_path, capsys) -> None:
+    """Yesterday's traffic, then a day of doubled inputs: the page's alarms are the CLI's."""
+    db = tmp_path / "prod.duckdb"
+    store, rng, at_ = Store(db), np.random.default_rng(0), now()
+    plant(store, at_, window(rng), 0, 1.5)
+    plant(store, at_, window(rng, length_scale=2), 10_000, 0.5)
+    monkeypatch.setenv(DB_VARIABLE, str(db))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("views/drift.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert table.loc[table["status"] == "ALARM", "check"].tolist() == ["input_tokens"]
+    assert "input_tokens" in at.error[0].value
+    lengths = chart_rows(at, 0)
+    assert sorted(lengths["window"].value_counts().tolist()) == [400, 400]
+    code, _, _ = run_cli(capsys, "drift", "--db", str(db), "--baseline", "2d..1d", "--current", "1d..")
+    assert code == 1
+
+
+def test_the_drift_page_between_two_small_runs_says_there_is_too_little(app, team_store) -> None:
+    at = app("drift")
+    at.radio(key="drift-mode").set_value("two runs").run()
+    assert not at.exception and "Too little traffic" in at.info[0].value
 
 
 def test_a_missing_store_shows_the_command_to_create_a_run(monkeypatch, tmp_path) -> None:
