@@ -14,17 +14,36 @@ from dashboard.data import db_path, pick_run, query, store_version
 from evals.analysis.drift import DriftReport, drift_report
 from evals.durations import format_duration, parse_duration
 from evals.render.drift import drift_json
-from evals.store.drift_samples import run_answers, traffic_between
+from evals.errors import EvalInputError
+from evals.store.drift_samples import CONTENT, content_rows, run_answers, traffic_between
+from evals.store.retention import record_content_read
 from evals.store.store import Store, now
 
 LENGTHS = ("1h", "6h", "1d", "7d", "30d")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _windows(db: str, version: tuple[int, ...], windows: tuple) -> tuple[pd.DataFrame, pd.DataFrame, DriftReport]:
+def _windows(db: str, version: tuple[int, ...], windows: tuple) -> list[pd.DataFrame]:
     store = Store(db)
-    frames = [run_answers(store, w) if isinstance(w, str) else traffic_between(store, *w) for w in windows]
-    return frames[0], frames[1], drift_report(*frames)
+    return [run_answers(store, w) if isinstance(w, str) else traffic_between(store, *w) for w in windows]
+
+
+def _audited(frames: list[pd.DataFrame], labels: tuple[str, str]) -> list[pd.DataFrame]:
+    """The windows, their captured content in them only once its read is in the audit log (once per window
+    and session); without the record, the content checks go without it."""
+    recorded = st.session_state.setdefault("drift_content_read", set())
+    out = []
+    for frame, label in zip(frames, labels):
+        n = content_rows(frame)
+        if n and label not in recorded:
+            try:
+                record_content_read(Store(db_path()), "dashboard:drift", label, n)
+                recorded.add(label)
+            except EvalInputError as e:
+                st.warning(f"Captured content left out: its read could not be recorded in the audit log ({e}).")
+                frame = frame.assign(**{c: None for c in frame.attrs[CONTENT]})
+        out.append(frame)
+    return out
 
 
 def _table(report: DriftReport) -> pd.DataFrame:
@@ -69,9 +88,12 @@ else:
         seconds = parse_duration(length)
         at, span = now().replace(second=0, microsecond=0), timedelta(seconds=seconds)
         windows = ((at - 2 * span, at - span), (at - span, at))
-        labels = (f"{format_duration(2 * seconds)}..{length}", f"{length}..")
-    baseline, current, report = _windows(str(db), store_version(db), windows)
-    st.caption(f"`goldgate drift --baseline {labels[0]} --current {labels[1]}` prints the same report.")
+        labels = (f"{format_duration(2 * seconds)}..{length} before {at:%Y-%m-%d %H:%M}",
+                  f"{length}.. before {at:%Y-%m-%d %H:%M}")
+    baseline, current = _audited(_windows(str(db), store_version(db), windows), labels)
+    report = drift_report(baseline, current)
+    st.caption(f"`goldgate drift --baseline {labels[0].split()[0]} --current {labels[1].split()[0]}` prints the "
+               "same report.")
     if report.alarms:
         st.error(f"{len(report.alarms)} drift alarm(s): " + ", ".join(c.name for c in report.alarms))
     elif all(c.skipped for c in report.checks):

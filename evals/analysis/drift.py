@@ -16,13 +16,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from evals.scorers.refusal import is_refusal
-from evals.scorers.text import parse_json_answer
+from evals.scorers.text import looks_like_json, parse_json_answer
 from evals.stats.drift import DriftTest, category_drift, numeric_drift, rate_drift, word_drift
 from evals.stats.power import holm
 from evals.yaml_input import load_yaml_model
 
 _WORD = re.compile(r"[a-z0-9']+")
-_JSON_START = re.compile(r"\s*(```json|[{\[])", re.IGNORECASE)
 
 
 class _Strict(BaseModel):
@@ -98,7 +97,7 @@ CHECKS = (
     _Check("refusal_rate", "rise", lambda w: [is_refusal(t) for t in w["output_text"].dropna()],
            lambda b, c: rate_drift(*_rate(b), *_rate(c)), rising_only=True),
     _Check("json_failure_rate", "rise",
-           lambda w: [parse_json_answer(t)[1] is not None for t in w["output_text"].dropna() if _JSON_START.match(t)],
+           lambda w: [parse_json_answer(t)[1] is not None for t in w["output_text"].dropna() if looks_like_json(t)],
            lambda b, c: rate_drift(*_rate(b), *_rate(c)), rising_only=True),
     _Check("error_rate", "rise", lambda w: w["failed"].astype(bool).tolist(),
            lambda b, c: rate_drift(*_rate(b), *_rate(c)), rising_only=True),

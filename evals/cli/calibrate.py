@@ -8,8 +8,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.placement import DEFAULT_MAX_BATCH
-from evals.cli.common import add_db_option, endpoint_from_flags, load_engine
+from evals.cli.common import add_db_option, backend_from_flags
 from evals.errors import EvalInputError
 from evals.resources import judge_prompt
 from evals.settings import Settings
@@ -43,14 +42,8 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
 
 def judge_backend(args: argparse.Namespace, settings: Settings) -> Backend:
     from evals.judges.judge import JUDGE_SAMPLING
-    from evals.run.engine_backend import EngineBackend
 
-    if args.endpoint:
-        from evals.run.endpoint_backend import EndpointBackend
-
-        return EndpointBackend(endpoint_from_flags(args.endpoint, args.model), JUDGE_SAMPLING,
-                               concurrency=8, timeout_s=120.0)
-    return EngineBackend(load_engine(args.model, settings, max_batch_size=DEFAULT_MAX_BATCH), JUDGE_SAMPLING)
+    return backend_from_flags(args.model, args.endpoint, JUDGE_SAMPLING, settings)
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:

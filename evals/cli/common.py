@@ -15,7 +15,8 @@ from evals.settings import Settings
 
 if TYPE_CHECKING:
     from engine.engine import Engine
-    from evals.run.suite import EndpointConfig
+    from evals.run.suite import EndpointConfig, SamplingConfig
+    from evals.run.work import Backend
     from evals.store.store import Store
     from telemetry import Telemetry
     from telemetry.prices import PriceTable
@@ -80,6 +81,18 @@ def endpoint_from_flags(url: str, model: str | None) -> EndpointConfig:
         return EndpointConfig(url=url, model=model)
     except ValidationError as e:
         raise EvalInputError(first_problem(e)[1], field="--endpoint") from None
+
+
+def backend_from_flags(model: str | None, endpoint: str | None, sampling: SamplingConfig, settings: Settings) -> Backend:
+    """`--endpoint URL --model NAME` (an OpenAI-compatible server), or `--model` run in-process."""
+    from engine.placement import DEFAULT_MAX_BATCH
+    from evals.run.engine_backend import EngineBackend
+
+    if endpoint:
+        from evals.run.endpoint_backend import EndpointBackend
+
+        return EndpointBackend(endpoint_from_flags(endpoint, model), sampling, concurrency=8, timeout_s=120.0)
+    return EngineBackend(load_engine(model, settings, max_batch_size=DEFAULT_MAX_BATCH), sampling)
 
 
 def add_placement_options(p: argparse.ArgumentParser) -> None:

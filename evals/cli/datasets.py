@@ -1,4 +1,5 @@
-"""`goldgate datasets validate|hash|stats|split FILE`: golden sets checked and inspected before they are run."""
+"""`goldgate datasets validate|hash|stats|split FILE`: golden sets checked and inspected before they are run;
+`goldgate datasets harvest`: production requests made into a candidate golden set."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from evals.errors import EvalInputError
+from evals.cli.common import add_db_option, existing_store
+from evals.errors import EvalInputError, UsageError
 from evals.golden.dataset import Expected, is_holdout, load_golden_set
 from evals.settings import Settings
 
@@ -26,6 +28,14 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
             p.add_argument("--salt", default="", help="rotates which examples are private")
         if name == "split":
             p.add_argument("--out", type=Path, help="write NAME.public.jsonl and NAME.holdout.jsonl here")
+    p = sub.add_parser("harvest", help="sampled production requests as a candidate golden set (no expected answers)")
+    add_db_option(p, settings)
+    p.add_argument("--since", default="7d", metavar="AGE", help="requests of the last AGE (default: %(default)s)")
+    p.add_argument("--sample", type=int, metavar="N", help="at most N examples (default: every distinct input)")
+    p.add_argument("--stratify", metavar="LABEL", help="keep the LABEL's proportions (feature, variant, tenant, model)")
+    p.add_argument("--seed", type=int, default=0, help="which sample (default: %(default)s)")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the candidate set (JSONL) to create")
+    p.set_defaults(handler=handle_harvest)
 
 
 def handle_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,4 +94,42 @@ def handle_split(args: argparse.Namespace, settings: Settings) -> int:
             target = args.out / f"{golden.name}.{part}.jsonl"
             target.write_text("".join(f"{line}\n" for line in chosen), encoding="utf-8")
             print(f"{part}: {target}")
+    return 0
+
+
+def handle_harvest(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from evals.durations import parse_duration
+    from evals.golden.harvest import example_line, harvest
+    from evals.store.production import captured_requests
+    from evals.store.retention import record_content_read
+    from evals.store.store import now
+
+    try:
+        since = now() - timedelta(seconds=parse_duration(args.since))
+    except ValueError as e:
+        raise UsageError(f"--since: {e}") from None
+    if args.sample is not None and args.sample < 1:
+        raise UsageError(f"--sample: must be at least 1, got {args.sample}")
+    if args.out.exists():
+        raise UsageError(f"--out: {args.out} exists; harvest writes a new candidate set, never over one")
+    store = existing_store(args.db)
+    requests = captured_requests(store, since)
+    if requests.empty:
+        raise EvalInputError(f"no production request with captured input in the last {args.since}", file=args.db)
+    record_content_read(store, "goldgate datasets harvest", f"since {args.since}", len(requests))
+    result = harvest(requests, args.db, sample=args.sample, stratify=args.stratify, seed=args.seed)
+    if not result.examples:
+        raise EvalInputError(f"none of the {result.requests} captured requests is usable as a golden example",
+                             file=args.db)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("".join(example_line(ex) + "\n" for ex in result.examples), encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"--out: cannot write {args.out}: {e.strerror}") from None
+    golden = load_golden_set(args.out)  # what was written is a valid golden set, or this is a defect
+    print(f"{args.out}: {len(golden)} candidate examples from {result.requests} captured requests "
+          f"({result.duplicates} repeated inputs, {result.unusable} unusable); sha256 {golden.sha256}. "
+          "They have no expected answers yet: label them before they gate anything.")
     return 0

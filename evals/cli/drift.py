@@ -37,6 +37,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
     from evals.analysis.drift import DriftPolicy, drift_report, load_drift_policy
     from evals.render.drift import drift_json, print_drift
+    from evals.store.drift_samples import content_rows
+    from evals.store.retention import record_content_read
 
     policy = load_drift_policy(args.policy) if args.policy else DriftPolicy()
     at = instant(args.at)
@@ -44,6 +46,9 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     windows = [_rows(store, flag, value, at) for flag, value in (("--baseline", args.baseline),
                                                                  ("--current", args.current))]
     labels = (args.baseline, args.current)
+    for label, rows in zip(labels, windows):  # the topic and refusal checks read captured content
+        if n := content_rows(rows):
+            record_content_read(store, "goldgate drift", label, n)
     report = drift_report(*windows, policy)
     if args.json:
         print(json.dumps(drift_json(report, labels), indent=2))

@@ -77,7 +77,8 @@ class Example(BaseModel):
     input: str | tuple[Message, ...] = Field(min_length=1)
     expected: Expected
     labels: dict[str, str] = {}
-    provenance: str | None = None
+    provenance: str | None = None  # where it came from: written by hand, synthetic, production
+    trace_id: str | None = None  # for an example harvested from production, the trace it was
     annotator: str | None = None
     annotated_at: str | None = None
 

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation)
+_JSON_START = re.compile(r"\s*(```json|[{\[])", re.IGNORECASE)
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
@@ -25,6 +26,11 @@ def contains_phrase(output: str, phrase: str) -> bool:
     """Whether the normalised phrase occurs in the normalised output on word boundaries ("4" is not in "14")."""
     needle = normalize(phrase)
     return bool(needle) and f" {needle} " in f" {normalize(output)} "
+
+
+def looks_like_json(output: str) -> bool:
+    """The answer opens as JSON (an object, an array or a ```json fence): it tried to be JSON."""
+    return _JSON_START.match(output) is not None
 
 
 def parse_json_answer(output: str) -> tuple[Any, str | None]:

@@ -27,3 +27,8 @@ def write_spans(store: Store, spans: Sequence[SpanRecord]) -> None:
     """Spans alone, in one short transaction (a long-running server's, every few seconds)."""
     with store.write() as con:
         insert_spans(con, spans)
+
+
+def attribute_sql(key: str) -> str:
+    """A span attribute read from the JSON column (for those without a typed copy), as text."""
+    return f"json_extract_string(attributes, '$.\"{key}\"')"

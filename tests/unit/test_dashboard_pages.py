@@ -20,6 +20,7 @@ from evals.run.record import run_record
 from evals.run.suite import Suite
 from evals.settings import DB_VARIABLE, SLO_VARIABLE
 from evals.store.results import create_run
+from evals.store.retention import audit_log
 from evals.store.store import Store, now
 from tests.cli_helpers import run_cli
 from tests.dashboard_store import JUDGE, make_store
@@ -245,6 +246,8 @@ def test_the_drift_page_flags_planted_drift_as_goldgate_drift_does(monkeypatch, 
     assert sorted(lengths["window"].value_counts().tolist()) == [400, 400]
     code, _, _ = run_cli(capsys, "drift", "--db", str(db), "--baseline", "2d..1d", "--current", "1d..")
     assert code == 1
+    reads = [(actor, target.split()[0], n) for _, actor, _, target, n in audit_log(store)]
+    assert reads[:2] == [("dashboard:drift", "2d..1d", 400), ("dashboard:drift", "1d..", 400)]
 
 
 def test_the_drift_page_between_two_small_runs_says_there_is_too_little(app, team_store) -> None:

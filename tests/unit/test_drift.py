@@ -16,6 +16,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from evals.analysis.drift import DriftPolicy, drift_report
 from evals.cli import main
 from evals.stats.drift import category_drift, psi, rate_drift, word_drift
+from evals.store.retention import audit_log
 from evals.store.spans import write_spans
 from evals.store.store import Store
 from tests.cli_helpers import assert_one_line_error, run_cli
@@ -109,6 +110,9 @@ def test_drift_over_stored_production_windows(capsys, tmp_path: Path) -> None:
     assert refusal["low"] > 0 and refusal["p_adjusted"] < 0.01
     code, iso = _drift(capsys, db, "--baseline", f"{(AT - timedelta(days=14)).isoformat()}..7d", "--current", "1d..")
     assert code == 1 and iso["alarms"] == drifted["alarms"]
+    reads = audit_log(store)  # each window's captured content read, recorded
+    assert [(a, act, target, n) for _, a, act, target, n in reads][:2] == [
+        ("goldgate drift", "read_content", "14d..7d", 400), ("goldgate drift", "read_content", "7d..1d", 400)]
 
 
 def test_a_tail_sampled_store_is_compared_over_its_baseline_draws_only(capsys, tmp_path: Path) -> None:
@@ -144,6 +148,7 @@ def test_drift_between_two_runs(capsys, tmp_path: Path) -> None:
     code, report = _drift(capsys, db, "--baseline", "run:before", "--current", "run:after")
     assert code == 1 and report["alarms"] == ["refusal_rate"]
     assert {c["check"]: c.get("skipped") for c in report["checks"]}["topic"]  # no content was captured
+    assert audit_log(store) == []  # a run's stored answers are its record, not captured content
 
 
 @pytest.mark.parametrize("flags, needle", [
