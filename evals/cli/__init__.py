@@ -9,13 +9,13 @@ import argparse
 import sys
 import traceback
 
-from evals.cli import (calibrate, challenge, compare, dashboard, datasets, drift, gate, generate, models, replay,
-                       retention, run, runs, sampling, serve, slo)
+from evals.cli import (ab, calibrate, challenge, compare, dashboard, datasets, drift, gate, generate, models,
+                       replay, retention, run, runs, sampling, serve, slo)
 from evals.cli.exit_codes import EXIT_BAD_INPUT, EXIT_DEFECT, EXIT_INTERRUPTED
 from evals.errors import BAD_INPUT
 from evals.settings import Settings
 
-COMMANDS = (generate, models, run, datasets, runs, calibrate, compare, gate, slo, drift, replay, challenge, serve, sampling,
+COMMANDS = (generate, models, run, datasets, runs, calibrate, compare, gate, slo, drift, replay, challenge, ab, serve, sampling,
             retention, dashboard)
 
 

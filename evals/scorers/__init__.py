@@ -18,12 +18,13 @@ from evals.scorers.must_not_contain import MustNotContain
 from evals.scorers.numeric import Numeric
 from evals.scorers.refusal import Refusal
 from evals.scorers.regex import Regex
+from evals.scorers.rouge import Rouge1, Rouge2, RougeLcs
 from evals.scorers.rouge_l import RougeL
 from evals.scorers.token_f1 import TokenF1
 
 SCORERS: dict[str, type[Scorer]] = {s.name: s for s in (
     ExactMatch, TokenF1, ContainsAny, ContainsAll, MustNotContain, Regex, JsonValid, JsonSchema, Numeric,
-    MultipleChoice, RougeL, Refusal,
+    MultipleChoice, RougeL, Rouge1, Rouge2, RougeLcs, Refusal,
 )}
 
 

@@ -130,3 +130,22 @@ def test_token_f1_is_symmetric_and_bounded(a: list[str], b: list[str]) -> None:
     assert f1(a, b) == pytest.approx(f1(b, a))
     assert 0 <= f1(a, b) <= 1
     assert f1(a, a) == 1
+
+
+def test_rouge_1_2_and_l_equal_the_rouge_score_package_on_50_pairs() -> None:
+    """On text, with the package's own tokenizer (case, punctuation, digits), no stemming."""
+    import random
+
+    from evals.golden.dataset import Expected
+    from evals.scorers.rouge import Rouge1, Rouge2, RougeLcs
+
+    rng = random.Random(0)
+    words = "The cat sat on a mat; the dog ran FAST, big red Paris capital France 42 it's".split()
+    package = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"])
+    for _ in range(50):
+        prediction = " ".join(rng.choice(words) for _ in range(rng.randint(0, 20))) + rng.choice(["", ".", "!"])
+        reference = " ".join(rng.choice(words) for _ in range(rng.randint(1, 20)))
+        want = package.score(reference, prediction)
+        for scorer in (Rouge1(), Rouge2(), RougeLcs()):
+            got = scorer(prediction, Expected(answer=reference)).value
+            assert got == pytest.approx(want[scorer.name].fmeasure, abs=1e-12), (scorer.name, prediction, reference)
