@@ -61,6 +61,7 @@ class Comparison:
     diffs: list[MetricDiff] = field(default_factory=list)
     flips: dict[str, dict[str, Any]] = field(default_factory=dict)  # binary metrics: per-example transitions
     guard_rails: list[GuardRail] = field(default_factory=list)
+    unpaired: dict[str, str] = field(default_factory=dict)  # judge -> why its scores were not paired
 
 
 def _values(store: Store, record: dict[str, Any], split: str
@@ -102,8 +103,11 @@ def compare(store: Store, run_a: str, run_b: str, *, split: str = "public", allo
     (va, labels), (vb, _) = _values(store, rec_a, split), _values(store, rec_b, split)
     slices = tuple(rec_a["settings"]["suite"]["slices"])
     noise = _noise(store, rec_a, split, slices)
-    out = Comparison(run_a, run_b, split, shared_only, len(set(labels)))
+    out = Comparison(run_a, run_b, split, shared_only, len(set(labels)), unpaired=unpaired_judges(rec_a, rec_b))
     for metric in sorted(va.keys() & vb.keys(), key=lambda m: (m in DIMENSIONS, m)):
+        judge = metric.split("/")[0] if "/" in metric else None
+        if judge in out.unpaired or (judge == "ensemble" and out.unpaired):
+            continue
         ids = sorted(va[metric].keys() & vb[metric].keys())
         if not ids:
             continue
@@ -123,6 +127,15 @@ def compare(store: Store, run_a: str, run_b: str, *, split: str = "public", allo
             out.flips[metric] = _flips(ids, a, b)
     out.guard_rails = guard_rails(store, run_a, run_b)
     return out
+
+
+def unpaired_judges(rec_a: dict[str, Any], rec_b: dict[str, Any]) -> dict[str, str]:
+    """Judges of one name in both runs whose prompts differ: the same name is no promise of the same
+    rubric, and a difference of their scores would measure the edit, not the models."""
+    sha_a = {j["judge_id"]: j["prompt_sha256"] for j in rec_a["judges"]}
+    return {j["judge_id"]: f"its prompt differs between the runs (sha256 {sha_a[j['judge_id']][:12]} in A, "
+                           f"{j['prompt_sha256'][:12]} in B)"
+            for j in rec_b["judges"] if j["judge_id"] in sha_a and sha_a[j["judge_id"]] != j["prompt_sha256"]}
 
 
 def _with_holm(r: MetricDiff, p: float) -> MetricDiff:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evals.analysis.compare import Comparison, MetricDiff
 from evals.analysis.report import DIMENSIONS
+from evals.judges.governance import JudgeGating
 from evals.errors import EvalInputError
 from evals.stats.agreement import GATING_KAPPA
 from evals.yaml_input import load_yaml_model
@@ -43,6 +44,7 @@ class Policy(_Strict):
     guard_rails: dict[Literal["latency_p95_s", "mean_output_tokens", "mean_total_tokens", "cost_per_example",
                               "refusal_rate", "judge_parse_failure_rate"], GuardRailRule] = {}
     min_judge_kappa: float = Field(default=GATING_KAPPA, ge=-1, le=1)
+    judge_calibration_max_age_days: int | None = Field(default=90, ge=1)  # older calibrations expire; None: never
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -61,15 +63,26 @@ def slice_name(d: MetricDiff) -> str:
     return "all" if d.slice_key == "all" else f"{d.slice_key}={d.slice_value}"
 
 
-def gated_metrics(comparison: Comparison, policy: Policy, judge_kappas: dict[str, float | None]) -> set[str]:
+def judge_reasons(policy: Policy, judges: dict[str, JudgeGating]) -> dict[str, str]:
+    """Why each judge that may not gate may not: no calibration, an expired one, or a kappa too low."""
+    out = {}
+    for name, g in judges.items():
+        if g.reason is not None:
+            out[name] = g.reason
+        elif g.kappa is None or g.kappa < policy.min_judge_kappa:
+            out[name] = f"kappa {g.kappa if g.kappa is not None else 'unknown'} under the policy's {policy.min_judge_kappa}"
+    return out
+
+
+def gated_metrics(comparison: Comparison, policy: Policy, judges: dict[str, JudgeGating]) -> set[str]:
     metrics = {d.metric for d in comparison.diffs if d.metric not in DIMENSIONS}
     if policy.metrics is not None:
         metrics &= set(policy.metrics)
+    not_gating = judge_reasons(policy, judges)
     def calibrated(metric: str) -> bool:  # "JUDGE/DIMENSION", or "ensemble/..." which needs every judge
         judge = metric.split("/")[0]
-        names = list(judge_kappas) if judge == "ensemble" else [judge]
-        return bool(names) and all(judge_kappas.get(n) is not None and judge_kappas[n] >= policy.min_judge_kappa
-                                   for n in names)
+        names = list(judges) if judge == "ensemble" else [judge]
+        return bool(names) and all(n in judges and n not in not_gating for n in names)
     return {m for m in metrics if "/" not in m or calibrated(m)}  # scorer names never hold a "/"
 
 
@@ -95,10 +108,13 @@ def check_policy_names(comparison: Comparison, policy: Policy) -> None:
                                  field=f"guard_rails.{name}")
 
 
-def evaluate(comparison: Comparison, policy: Policy, judge_kappas: dict[str, float | None]) -> list[Check]:
+def evaluate(comparison: Comparison, policy: Policy, judges: dict[str, JudgeGating]) -> list[Check]:
+    """Every gated metric and slice, every guard rail, and (as information) each judge that does not
+    gate or could not be paired, with why."""
     check_policy_names(comparison, policy)
-    gated = gated_metrics(comparison, policy, judge_kappas)
-    checks = []
+    gated = gated_metrics(comparison, policy, judges)
+    checks = [Check(f"judge {name}", "info", f"not gating: {why}") for name, why in judge_reasons(policy, judges).items()]
+    checks += [Check(f"judge {name}", "info", f"not compared: {why}") for name, why in comparison.unpaired.items()]
     for d in comparison.diffs:
         if d.metric not in gated:
             continue

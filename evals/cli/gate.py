@@ -44,19 +44,22 @@ def newest_tagged(store: Store, tag: str, flag: str, *, other_than: str | None =
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     from evals.analysis.compare import compare
+    from datetime import timedelta
+
     from evals.analysis.gate import evaluate, load_policy
+    from evals.judges.governance import gating
     from evals.render.compare import as_json, junit, markdown
-    from evals.store.store import Store
+    from evals.store.store import Store, now
 
     policy = load_policy(args.policy)
     store = Store(args.db)
     candidate = args.candidate or newest_tagged(store, args.candidate_tag, "--candidate-tag")
     baseline = args.baseline or newest_tagged(store, args.baseline_tag, "--baseline-tag", other_than=candidate)
     c = compare(store, baseline, candidate, split=args.split, allow_different=args.allow_different_datasets)
-    judges = store.run_record(candidate)["judges"]
-    kappas = {j["judge_id"]: min(j["calibration"]["kappa"].values(), default=None) for j in judges}
+    max_age = policy.judge_calibration_max_age_days
+    judges = gating(store, store.run_record(candidate)["judges"], timedelta(days=max_age) if max_age else None, now())
     try:
-        checks = evaluate(c, policy, kappas)
+        checks = evaluate(c, policy, judges)
     except EvalInputError as e:  # a metric or slice the policy names that the runs do not have
         raise e.in_file(args.policy) from None
     report = markdown(c, checks)

@@ -8,6 +8,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from evals.golden.dataset import Example
+from evals.judges.governance import expiry_at_run
 from evals.judges.judge import Judge, Judgment
 from evals.run.costs import completion_cost
 from evals.run.work import WorkItem
@@ -23,10 +24,13 @@ GROUP = 32  # answers judged and stored per transaction
 
 def calibration_status(store: Store, judge: Judge) -> dict[str, Any]:
     """The latest stored calibration of this judge prompt on this judge model, and whether every
-    calibrated dimension reached the gating kappa (no calibration: it may not gate)."""
+    calibrated dimension reached the gating kappa (no calibration: it may not gate; one of an older prompt
+    or other weights: `expired` says which)."""
     calibration_id, kappas = latest_calibration(store, judge.judge_id, judge.prompt.sha256, judge.backend.model_id,
                                                 judge.backend.model_digest)
-    return {"calibration_id": calibration_id, "kappa": kappas, "min_kappa": GATING_KAPPA,
+    expired = None if calibration_id else expiry_at_run(store, judge.judge_id, judge.prompt.sha256,
+                                                        judge.backend.model_digest)
+    return {"calibration_id": calibration_id, "kappa": kappas, "min_kappa": GATING_KAPPA, "expired": expired,
             "may_gate": bool(kappas) and all(k is not None and k >= GATING_KAPPA for k in kappas.values())}
 
 

@@ -70,8 +70,14 @@ def markdown(c: Comparison, checks: list[Check] | None = None) -> str:
                 if k.diff is not None and k.diff.metric in c.flips:
                     worst = [i for i in c.flips[k.diff.metric]["pass_to_fail"]][:WORST]
                     parts.append(f"Worst flips for {k.name} (pass -> fail): " + ", ".join(f"`{i}`" for i in worst))
+        judges = [k for k in checks if k.status == "info" and k.name.startswith("judge ")]
+        if judges:
+            parts.append("### Judges left out\n\n" + _md_table(["judge", "why"], [[k.name[6:], k.detail] for k in judges]))
     else:
         parts.append(f"## goldgate compare\n\n{_intro(c)}")
+        if c.unpaired:
+            parts.append("### Judges not compared\n\n" + _md_table(["judge", "why"], [[j, why] for j, why in
+                                                                                    c.unpaired.items()]))
     parts.append("### Metrics\n\n" + _md_table(HEADER, [_row(d) for d in c.diffs]))
     parts.append("### Guard rails\n\n" + _md_table(["guard rail", "A", "B", "B-A"],
                                                   [[g.name, _f(g.a), _f(g.b), f"{g.change:+.3f}"]
@@ -82,7 +88,8 @@ def markdown(c: Comparison, checks: list[Check] | None = None) -> str:
 def as_json(c: Comparison, checks: list[Check] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"run_a": c.run_a, "run_b": c.run_b, "split": c.split, "shared_only": c.shared_only,
                            "n_examples": c.n_examples, "diffs": [asdict(d) for d in c.diffs], "flips": c.flips,
-                           "guard_rails": [{**asdict(g), "change": g.change} for g in c.guard_rails]}
+                           "guard_rails": [{**asdict(g), "change": g.change} for g in c.guard_rails],
+                           "unpaired_judges": c.unpaired}
     if checks is not None:
         out["passed"] = not any(k.status == "fail" for k in checks)
         out["checks"] = [{"name": k.name, "status": k.status, "detail": k.detail} for k in checks]

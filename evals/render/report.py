@@ -38,7 +38,7 @@ def print_report(summary: RunSummary, console: Console | None = None) -> None:
         kappas = ", ".join(f"{d} {k:.3f}" if k is not None else f"{d} n/a" for d, k in cal.kappa.items())
         console.print(f"judge {j.judge_id} on {j.model_id}: "
                       + (f"calibrated ({kappas}; needs {cal.min_kappa})" if cal.calibration_id else
-                         "never calibrated")
+                         f"calibration expired: {cal.expired}" if cal.expired else "never calibrated")
                       + (", may gate" if cal.may_gate else ", may not gate: its scores are for reading only"))
     if (cost := summary.cost) is not None:
         per_correct = "; ".join(

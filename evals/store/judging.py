@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Sequence
 
 from evals.errors import EvalInputError
@@ -50,6 +51,23 @@ def latest_calibration(store: Store, judge_id: str, prompt_sha256: str, model_id
                                 AND judge_prompt_sha256 = $sha AND judge_model_id = $model)
             """, {"judge": judge_id, "sha": prompt_sha256, "model": model_id, "digest": model_digest}).fetchall()
     return (rows[0][0] if rows else None), {dim: kappa for _, dim, kappa in rows}
+
+
+def latest_calibration_of_judge(store: Store, judge_id: str) -> tuple[str, str, str | None, datetime] | None:
+    """The newest calibration under this judge's name, whatever its prompt or weights: (calibration id,
+    prompt SHA-256, model digest, created at)."""
+    if not store.path.exists():
+        return None
+    with store.read() as con:
+        return con.execute("SELECT calibration_id, judge_prompt_sha256, judge_model_digest, created_at FROM calibrations "
+                           "WHERE judge_id = $judge ORDER BY created_at DESC LIMIT 1", {"judge": judge_id}).fetchone()
+
+
+def calibration_created(store: Store, calibration_id: str) -> datetime | None:
+    with store.read() as con:
+        row = con.execute("SELECT min(created_at) FROM calibrations WHERE calibration_id = $c",
+                          {"c": calibration_id}).fetchone()
+    return row[0] if row else None
 
 
 def store_calibration(store: Store, labels: Sequence[Row], judgments: Sequence[Row],

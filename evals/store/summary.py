@@ -36,6 +36,7 @@ class Calibration(_Frozen):
     kappa: dict[str, float | None]  # per calibrated dimension
     min_kappa: float
     may_gate: bool
+    expired: str | None = None  # why an older calibration of this judge no longer holds
 
 
 class JudgeSummary(_Frozen):

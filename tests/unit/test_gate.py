@@ -157,16 +157,20 @@ def test_replicate_baselines_give_a_noise_floor_shown_beside_each_difference(tmp
 def test_judge_metrics_gate_only_when_their_judges_are_calibrated() -> None:
     from evals.analysis.compare import Comparison, MetricDiff
     from evals.analysis.gate import Policy, gated_metrics
+    from evals.judges.governance import JudgeGating
 
     def diff(metric: str) -> MetricDiff:
         return MetricDiff(metric, "all", "all", 10, 0.8, 0.5, -0.3, -0.5, -0.1, True, None, None, None, None)
     c = Comparison("a", "b", "public", False, 10, [diff("exact_match"), diff("j1@m/correct"), diff("j2@m/correct"),
                                                    diff("ensemble/overall"), diff("latency_s")])
     policy = Policy(min_judge_kappa=0.6)
-    assert gated_metrics(c, policy, {"j1@m": 0.7, "j2@m": 0.3}) == {"exact_match", "j1@m/correct"}
-    assert gated_metrics(c, policy, {"j1@m": 0.7, "j2@m": 0.65}) == {"exact_match", "j1@m/correct", "j2@m/correct",
-                                                                      "ensemble/overall"}
-    assert gated_metrics(c, policy, {"j1@m": None, "j2@m": 0.9}) == {"exact_match", "j2@m/correct"}
+    kappas = lambda **k: {f"{name}@m": JudgeGating(v) for name, v in k.items()}  # noqa: E731
+    assert gated_metrics(c, policy, kappas(j1=0.7, j2=0.3)) == {"exact_match", "j1@m/correct"}
+    assert gated_metrics(c, policy, kappas(j1=0.7, j2=0.65)) == {"exact_match", "j1@m/correct", "j2@m/correct",
+                                                                  "ensemble/overall"}
+    assert gated_metrics(c, policy, kappas(j1=None, j2=0.9)) == {"exact_match", "j2@m/correct"}
+    expired = {"j1@m": JudgeGating(None, "calibration expired: the judge prompt changed"), "j2@m": JudgeGating(0.9)}
+    assert gated_metrics(c, policy, expired) == {"exact_match", "j2@m/correct"}
 
 
 @pytest.mark.parametrize(("policy", "field", "name"), [
