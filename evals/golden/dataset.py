@@ -47,6 +47,7 @@ class Expected(BaseModel):
     json_schema: dict[str, Any] | None = None
     choices: tuple[str, ...] | None = None  # the options of a multiple-choice question; `answer` is one of them
     should_refuse: bool | None = None
+    tests: str | None = None  # Python statements that raise unless the answer's code is right (run sandboxed)
 
     _compiles = field_validator("pattern")(valid_pattern)
 
@@ -58,6 +59,16 @@ class Expected(BaseModel):
                 jsonschema.validators.validator_for(v).check_schema(v)
             except jsonschema.SchemaError as e:
                 raise ValueError(f"not a valid JSON schema: {e.message}") from None
+        return v
+
+    @field_validator("tests")
+    @classmethod
+    def _tests_compile(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                compile(v, "tests", "exec")
+            except SyntaxError as e:
+                raise ValueError(f"the tests are not valid Python: {e.msg} (line {e.lineno})") from None
         return v
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from evals.errors import EvalInputError
 from evals.scorers.base import Score, Scorer
+from evals.scorers.code_tests import CodeTests
 from evals.scorers.contains_all import ContainsAll
 from evals.scorers.contains_any import ContainsAny
 from evals.scorers.exact_match import ExactMatch
@@ -24,7 +25,7 @@ from evals.scorers.token_f1 import TokenF1
 
 SCORERS: dict[str, type[Scorer]] = {s.name: s for s in (
     ExactMatch, TokenF1, ContainsAny, ContainsAll, MustNotContain, Regex, JsonValid, JsonSchema, Numeric,
-    MultipleChoice, RougeL, Rouge1, Rouge2, RougeLcs, Refusal,
+    MultipleChoice, RougeL, Rouge1, Rouge2, RougeLcs, Refusal, CodeTests,
 )}
 
 

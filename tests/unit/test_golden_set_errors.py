@@ -1,4 +1,4 @@
-"""Ten kinds of broken golden set or suite: exit 2, the file and line named, and nothing stored."""
+"""Eleven kinds of broken golden set or suite: exit 2, the file and line named, and nothing stored."""
 
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ BROKEN_SETS = {
     "duplicate id": (_dup(), ":4", "duplicate id 'ex-1'"),
     "missing input": (_without_input(), ":3", "input"),
     "wrong type": (_mutated(2, **{"expected.answer": 42}), ":2", "expected.answer"),
+    "tests that are not Python": (_mutated(5, **{"expected.tests": "assert add(1,"}), ":5", "expected.tests"),
     "invalid UTF-8": (_latin1_on_line(5), ":5", "invalid UTF-8"),
     "empty file": ("\n", ":1", "no examples"),
     "label value not a string": (_mutated(2, **{"labels.difficulty": 3}), ":2", "labels.difficulty"),
