@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.analysis.report import DIMENSIONS, per_example_values
+from evals.analysis.report import DIMENSIONS, per_example_values, suite_pass_at
 from evals.errors import EvalInputError
 from evals.golden.subset import Subset
 from evals.scorers.refusal import is_refusal
@@ -71,7 +71,8 @@ def _values(store: Store, record: dict[str, Any], split: str
         raise EvalInputError(f"run {run_id} is still {record['status']}; finish it with --resume", field="run")
     by_metric: dict[str, dict[str, float]] = defaultdict(dict)
     labels: dict[str, dict[str, str]] = {}
-    for example_id, holdout, lab, metric, value in per_example_values(store, run_id, record["judges"]):
+    for example_id, holdout, lab, metric, value in per_example_values(store, run_id, record["judges"],
+                                                                      suite_pass_at(record)):
         if split == "all" or (split == "holdout") == holdout:
             by_metric[metric][example_id] = value
             labels[example_id] = lab

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from evals.stats.bootstrap import bootstrap_ci
+from evals.stats.power import pass_at_k
 from evals.store.results import per_example_values as stored_values
-from evals.store.results import run_costs, run_counts
+from evals.store.results import pass_counts, run_costs, run_counts
 from evals.store.store import Store
 from evals.store.summary import CostPerCorrect, CostSummary, MetricRow, RunSummary
 
@@ -26,10 +27,15 @@ DIMENSIONS = ("completion_tokens", "total_tokens", "latency_s", "cost")
 BOOTSTRAP_SEED = 0  # reports are reproducible: the same rows give the same intervals
 
 
-def per_example_values(store: Store, run_id: str, judges: list[dict[str, Any]]
+def per_example_values(store: Store, run_id: str, judges: list[dict[str, Any]], pass_at: Sequence[int] = ()
                        ) -> list[tuple[str, bool, dict[str, str], str, float]]:
-    """(example id, holdout, labels, metric, value averaged over epochs), sorted for reproducible resampling."""
+    """(example id, holdout, labels, metric, value averaged over epochs), sorted for reproducible resampling;
+    with `pass_at`, each pass/fail scorer's `SCORER_pass@K` per example: the unbiased estimator over its n
+    answers (examples with fewer than k are left out)."""
     rows = stored_values(store, run_id, DIMENSIONS)
+    for k in pass_at:
+        rows += [(e, h, labels, f"{scorer}_pass@{k}", pass_at_k(n, c, k))
+                 for e, h, labels, scorer, n, c in pass_counts(store, run_id) if n >= k]
     if len(judges) > 1:  # an ensemble: the median of the judges' overall scores, and how far apart they were
         overall_names = {f"{j['judge_id']}/overall" for j in judges}
         overall: dict[str, list] = defaultdict(list)  # example -> [holdout, labels, overall scores...]
@@ -43,9 +49,10 @@ def per_example_values(store: Store, run_id: str, judges: list[dict[str, Any]]
     return [(e, h, json.loads(labels), m, v) for e, h, labels, m, v in rows if v is not None]
 
 
-def metric_rows(store: Store, run_id: str, slices: tuple[str, ...], judges: list[dict[str, Any]]) -> list[MetricRow]:
+def metric_rows(store: Store, run_id: str, slices: tuple[str, ...], judges: list[dict[str, Any]],
+                pass_at: Sequence[int] = ()) -> list[MetricRow]:
     groups: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
-    for _, holdout, labels, metric, value in per_example_values(store, run_id, judges):
+    for _, holdout, labels, metric, value in per_example_values(store, run_id, judges, pass_at):
         split = "holdout" if holdout else "public"
         groups[(metric, split, "all", "all")].append(value)
         for key in slices:
@@ -59,6 +66,11 @@ def metric_rows(store: Store, run_id: str, slices: tuple[str, ...], judges: list
     return rows
 
 
+def suite_pass_at(record: dict[str, Any]) -> tuple[int, ...]:
+    """The k's a run's suite asks pass@k for (runs stored before pass@k existed ask none)."""
+    return tuple(record["settings"]["suite"].get("pass_at_k", ()))
+
+
 def _order(key: tuple[str, str, str, str]) -> tuple:
     metric, split, slice_key, value = key
     return (split != "public", slice_key != "all", slice_key, value, metric in DIMENSIONS, metric)
@@ -70,7 +82,8 @@ def build_summary(store: Store, run_id: str) -> RunSummary:
     keep = ("run_id", "suite_name", "tag", "dataset_name", "dataset_sha256", "n_examples", "epochs", "model_id",
             "model_digest", "endpoint", "prompt_sha256", "judges", "git_commit", "git_dirty", "goldgate_version")
     return RunSummary(**{k: record[k] for k in keep}, started_at=record["started_at"].isoformat() + "Z",
-                      counts=run_counts(store, run_id), metrics=metric_rows(store, run_id, slices, record["judges"]),
+                      counts=run_counts(store, run_id),
+                      metrics=metric_rows(store, run_id, slices, record["judges"], suite_pass_at(record)),
                       cost=cost_summary(store, run_id, record["settings"].get("prices")))
 
 

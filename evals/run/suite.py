@@ -137,6 +137,7 @@ class Suite(_Strict):
     scorers: tuple[ScorerSpec, ...] = Field(min_length=1)
     judges: tuple[JudgeConfig, ...] = ()
     epochs: int = Field(default=1, ge=1)
+    pass_at_k: tuple[int, ...] = ()  # report pass@k of every pass/fail scorer over the epochs (k <= epochs)
     concurrency: int = Field(default=32, ge=1)  # engine batch rows, or requests in flight to an endpoint
     timeout_s: float = Field(default=120.0, gt=0)  # per example, on an endpoint
     max_error_rate: float = Field(default=1.0, ge=0, le=1)  # more failed generations: refused, exit 2 (all: always)
@@ -164,6 +165,9 @@ class Suite(_Strict):
     def _one_target(self) -> "Suite":
         if self.model is not None and self.endpoint is not None:
             raise ValueError("give `model` or `endpoint`, not both")
+        for k in self.pass_at_k:
+            if not 1 <= k <= self.epochs:
+                raise ValueError(f"pass_at_k: each k must be from 1 to epochs ({self.epochs}); got {k}")
         return self
 
     def build_scorers(self) -> tuple[Scorer, ...]:

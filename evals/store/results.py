@@ -118,6 +118,19 @@ def per_example_values(store: Store, run_id: str, dimensions: Sequence[str]) -> 
             ORDER BY 4, 1""", {"run": run_id, "dims": list(dimensions)}).fetchall()
 
 
+def pass_counts(store: Store, run_id: str) -> list[tuple]:
+    """(example id, holdout, labels JSON, scorer, answers scored, answers passed) for each scorer whose
+    every score in the run is pass (1) or fail (0)."""
+    with store.read() as con:
+        return con.execute("""
+            WITH pass_fail AS (SELECT scorer FROM scores WHERE run_id = $run GROUP BY scorer
+                               HAVING bool_and(value IN (0, 1)))
+            SELECT example_id, any_value(holdout), any_value(labels), scorer, count(*), sum(value)::INTEGER
+            FROM scores JOIN results USING (run_id, example_id, epoch)
+            WHERE run_id = $run AND scorer IN (SELECT scorer FROM pass_fail) AND scorer NOT LIKE '%/%'
+            GROUP BY example_id, scorer ORDER BY 4, 1""", {"run": run_id}).fetchall()
+
+
 def run_costs(store: Store, run_id: str) -> tuple[float | None, float | None, list[tuple], list[tuple]]:
     """What the answers and the judge calls cost in all (None: not priced); per example (id, holdout, what
     its answers cost over every epoch); and per (example, pass/fail scorer) its passes, as (id, scorer, n)."""
