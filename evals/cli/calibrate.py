@@ -48,7 +48,7 @@ def judge_backend(args: argparse.Namespace, settings: Settings) -> Backend:
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     from evals.golden.dataset import load_golden_set
-    from evals.judges.calibration import calibrate_dimension
+    from evals.judges.calibration import calibrate_dimension, raters_disagree
     from evals.judges.judge import Judge
     from evals.judges.labels import load_answers, load_labels, stored_labels
     from evals.judges.probes import length_bias, position_bias
@@ -91,6 +91,10 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     hard = {ex.id for ex in golden.examples if ex.labels.get("difficulty") == "hard"}
     dims = sorted({lab.dimension for lab in labels.labels})
     reports = [calibrate_dimension(d, prompt.spec.scale(d), judgments, labels.labels, hard) for d in dims]
+    for report in reports:
+        if (problem := raters_disagree(report)) is not None:
+            raise EvalInputError(f"{problem}; clarify it and label again (nothing was stored)",
+                                 file=labels.path, field="label")
     calibration_id = f"calibration-{prompt.judge_id}-{now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     store_calibration(store, calibration_id, judge, golden.sha256, labels, judgments, reports)
     print_calibration(calibration_id, judge, reports)

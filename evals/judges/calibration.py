@@ -23,6 +23,17 @@ def verdict(kappa: float) -> str:
     return "usable for gating" if kappa >= GATING_KAPPA else "relative comparisons only"
 
 
+def raters_disagree(report: "DimensionReport") -> str | None:
+    """When people agree with each other less than a judge would need to agree with them to be of any use
+    (kappa under 0.4 for a pair of raters), the rubric is the problem, not the judge: no calibration
+    against such labels means anything (08 §4.4, §6.5)."""
+    for pair in report.inter_rater:
+        if pair["kappa"] is not None and pair["kappa"] < RELATIVE:
+            return (f"raters {pair['a']} and {pair['b']} disagree among themselves on {report.dimension!r} "
+                    f"(Cohen's kappa {pair['kappa']:.2f}, under {RELATIVE}): the rubric, not the judge, is the problem")
+    return None
+
+
 def consensus(labels: Sequence[str]) -> str | None:
     """The majority label; None on a tie (such items are left out of judge-vs-consensus)."""
     (top, n), *rest = Counter(labels).most_common()

@@ -154,3 +154,26 @@ def test_calibrate_rejects_labels_off_the_judge_scale(capsys, tmp_path: Path, ca
                            "--answers", str(calibration_files["answers"]), "--db", str(tmp_path / "gg.duckdb"))
     assert_one_line_error(code, err, "--labels")
     assert not (tmp_path / "gg.duckdb").exists()
+
+
+def test_calibration_stops_when_the_raters_disagree_among_themselves(capsys, tmp_path: Path,
+                                                                     calibration_files) -> None:
+    """bob labels at random against ann: their kappa is under 0.4, so no calibration of a judge against
+    their labels is stored, and the message says the rubric is the problem."""
+    rng = np.random.default_rng(0)
+    noisy = write_jsonl(tmp_path / "noisy.jsonl", [
+        {"example_id": f"q{i}", "rater": rater, "dimension": "correct",
+         "label": int(i % 2 == 1) if rater == "ann" else int(rng.random() < 0.5)}
+        for i in range(10) for rater in ("ann", "bob")])
+    ann = [int(i % 2 == 1) for i in range(10)]
+    bob = [json.loads(line)["label"] for line in noisy.read_text().splitlines() if '"bob"' in line]
+    assert cohen_kappa([str(v) for v in ann], [str(v) for v in bob], labels=["0", "1"]) < 0.4  # the plant holds
+    db = tmp_path / "gg.duckdb"
+    with OpenAIStub(grader) as server:
+        code, _, err = run_cli(capsys, "calibrate", "--judge", str(JUDGE), "--dataset", str(calibration_files["golden"]),
+                               "--answers", str(calibration_files["answers"]), "--labels", str(noisy),
+                               "--endpoint", server.url, "--model", "grader", "--db", str(db))
+    assert_one_line_error(code, err, str(noisy), "raters ann and bob disagree among themselves", "the rubric")
+    if db.exists():
+        with duckdb.connect(str(db), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM calibrations").fetchone()[0] == 0
