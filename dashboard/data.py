@@ -67,14 +67,15 @@ def _run_label(runs: pd.DataFrame, run_id: str) -> str:
 
 
 def example_filters(run_id: str) -> dict[str, Any]:
-    """The slice, outcome and latency filters over a run's examples, as the `examples` query's arguments."""
+    """The slice, outcome, latency and cost filters over a run's examples, as the `examples` query's arguments."""
     slices = query("slices", run_id=run_id)
     options = [None, *zip(slices["slice_key"], slices["slice_value"])]
-    left, middle, right = st.columns(3)
+    left, middle, right, far = st.columns(4)
     chosen = left.selectbox("Slice", options, format_func=lambda o: "all" if o is None else f"{o[0]} = {o[1]}",
                             key="slice")
     outcome = middle.selectbox("Outcome", [None, "pass", "fail", "error"], format_func=lambda o: o or "any",
                                key="outcome")
     slower = right.number_input("Slower than (s)", min_value=0.0, value=0.0, step=0.1, key="slower")
+    costlier = far.number_input("Costlier than", min_value=0.0, value=0.0, step=0.0001, format="%.6f", key="costlier")
     return {"slice_key": chosen[0] if chosen else None, "slice_value": chosen[1] if chosen else None,
-            "outcome": outcome, "min_latency_s": slower or None}
+            "outcome": outcome, "min_latency_s": slower or None, "min_cost": costlier or None}

@@ -56,8 +56,9 @@ def make_store(folder: Path, tiny_gguf: Path) -> tuple[Path, Path, dict[str, str
         answers = write_jsonl(folder / "answers.jsonl", [{"example_id": f"ex-{i}", "answer": f"answer {i}"}
                                                         for i in range(6)])
         labels = write_jsonl(folder / "labels.jsonl", [
-            {"example_id": f"ex-{i}", "rater": rater, "dimension": "correct", "label": int((i + k) % 3 != 0)}
-            for i in range(6) for k, rater in enumerate(["ann", "bo"])])
+            {"example_id": f"ex-{i}", "rater": rater, "dimension": "correct",
+             "label": int(i % 3 != 0 and not (rater == "bo" and i == 4))}  # the raters differ on one item
+            for i in range(6) for rater in ("ann", "bo")])
         assert main(["calibrate", "--judge", str(JUDGE), "--dataset", str(golden), "--answers", str(answers),
                      "--labels", str(labels), "--endpoint", stub.url, "--model", "grader", "--db", str(db)]) == 0
     return db, golden, runs

@@ -59,7 +59,7 @@ if runs is not None:
     if by == "run":  # a trace per example: the run's examples, filtered, each one's trace to open
         run_id = pick_run(runs)
         found = query("examples", run_id=run_id, **example_filters(run_id))
-        found = found[found["trace_id"].notna()][["example_id", "epoch", "outcome", "latency_s", "trace_id"]]
+        found = found[found["trace_id"].notna()][["example_id", "epoch", "outcome", "latency_s", "cost", "trace_id"]]
         st.caption(f"{len(found)} example traces shown (at most 200)")
     else:
         if by == "trace id":

@@ -86,9 +86,10 @@ def slices(con: Con, run_id: str) -> pd.DataFrame:
 
 
 def examples(con: Con, run_id: str, *, slice_key: str | None = None, slice_value: str | None = None,
-             outcome: str | None = None, min_latency_s: float | None = None, limit: int = 200) -> pd.DataFrame:
+             outcome: str | None = None, min_latency_s: float | None = None, min_cost: float | None = None,
+             limit: int = 200) -> pd.DataFrame:
     """A run's answers with every score and the judges' rationales. Outcome: error (no answer), fail (a
-    score below 1), pass; `min_latency_s`: only answers at least this slow."""
+    score below 1), pass; `min_latency_s`, `min_cost`: only answers at least this slow, or this costly."""
     return _df(con, """
         WITH scored AS (
             SELECT example_id, epoch, min(value) AS worst,
@@ -99,16 +100,16 @@ def examples(con: Con, run_id: str, *, slice_key: str | None = None, slice_value
             FROM judgments WHERE run_id = $run AND dimension = 'overall' GROUP BY ALL),
         rows AS (
             SELECT r.example_id, r.epoch, r.labels, r.output, r.error, s.scores, j.rationale, r.latency_s,
-                   r.trace_id, CASE WHEN r.error IS NOT NULL THEN 'error' WHEN s.worst < 1 THEN 'fail'
+                   r.cost, r.trace_id, CASE WHEN r.error IS NOT NULL THEN 'error' WHEN s.worst < 1 THEN 'fail'
                                     ELSE 'pass' END AS outcome
             FROM results r LEFT JOIN scored s USING (example_id, epoch) LEFT JOIN judged j USING (example_id, epoch)
             WHERE r.run_id = $run)
         SELECT * FROM rows
         WHERE ($key IS NULL OR labels->>$key = $value) AND ($outcome IS NULL OR outcome = $outcome)
-          AND ($slow IS NULL OR latency_s >= $slow)
+          AND ($slow IS NULL OR latency_s >= $slow) AND ($costly IS NULL OR cost >= $costly)
         ORDER BY example_id, epoch LIMIT $limit""",
                {"run": run_id, "key": slice_key, "value": slice_value, "outcome": outcome, "slow": min_latency_s,
-                "limit": limit})
+                "costly": min_cost, "limit": limit})
 
 
 def calibrations(con: Con) -> pd.DataFrame:

@@ -256,6 +256,19 @@ def test_the_drift_page_between_two_small_runs_says_there_is_too_little(app, tea
     assert not at.exception and "Too little traffic" in at.info[0].value
 
 
+def test_traces_list_a_runs_examples_filtered_by_cost(app, team_store) -> None:
+    db, _, runs = team_store
+    costs = sorted(v for (v,) in sql(db, "SELECT cost FROM results WHERE run_id = ?", runs["baseline"]))
+    costly = costs[len(costs) // 2]
+    at = app("traces", run=runs["baseline"])
+    at.number_input(key="costlier").set_value(costly).run()
+    listed = at.dataframe[0].value
+    expected = sql(db, "SELECT example_id FROM results WHERE run_id = ? AND cost >= ? ORDER BY 1", runs["baseline"],
+                   costly)
+    assert 0 < len(listed) < len(costs) and listed["example_id"].tolist() == [e for (e,) in expected]
+    assert (listed["cost"] >= costly).all()
+
+
 def test_a_missing_store_shows_the_command_to_create_a_run(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv(DB_VARIABLE, str(tmp_path / "none.duckdb"))
     for page in ("overview", "run", "engine", "traces", "judges", "label", "compare"):
@@ -275,7 +288,7 @@ def test_labels_saved_on_the_label_page_are_what_goldgate_calibrate_reads(app, t
     labelled = {}
     for example in ("ex-0", "ex-1", "ex-2", "ex-4"):
         at.selectbox[2].select(example).run()
-        correct = int(example != "ex-1")
+        correct = int(example != "ex-0")  # as the file's raters labelled these: people who disagree stop a calibration
         at.radio(key="dim-correct").set_value(correct)
         at.radio(key="dim-overall").set_value(correct)
         at.button[0].click().run()
