@@ -25,6 +25,14 @@ class Message(BaseModel):
     content: str
 
 
+class Passage(BaseModel):
+    """A retrieved passage a RAG example's answer should draw on, cited by its id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, pattern=r"^[\w.-]+$")
+    text: str = Field(min_length=1)
+
+
 def valid_pattern(v: str | None) -> str | None:
     """A pydantic check: `v` compiles as a regular expression (else a message naming the problem)."""
     if v is not None:
@@ -48,6 +56,7 @@ class Expected(BaseModel):
     choices: tuple[str, ...] | None = None  # the options of a multiple-choice question; `answer` is one of them
     should_refuse: bool | None = None
     tests: str | None = None  # Python statements that raise unless the answer's code is right (run sandboxed)
+    relevant: tuple[str, ...] = ()  # ids of the passages that answer the question (retrieved or not)
 
     _compiles = field_validator("pattern")(valid_pattern)
 
@@ -86,6 +95,7 @@ class Example(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(min_length=1)
     input: str | tuple[Message, ...] = Field(min_length=1)
+    context: tuple[Passage, ...] = ()  # for RAG: the passages retrieved for it, apart from the input
     expected: Expected
     labels: dict[str, str] = {}
     provenance: str | None = None  # where it came from: written by hand, synthetic, production
@@ -93,9 +103,20 @@ class Example(BaseModel):
     annotator: str | None = None
     annotated_at: str | None = None
 
+    @field_validator("context")
+    @classmethod
+    def _ids_unique(cls, v: tuple[Passage, ...]) -> tuple[Passage, ...]:
+        ids = [p.id for p in v]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"passage ids must be unique; {sorted({i for i in ids if ids.count(i) > 1})} repeat")
+        return v
+
     @property
     def input_sha256(self) -> str:
-        return sha256_text(json.dumps(self.model_dump(mode="json")["input"], sort_keys=True, ensure_ascii=False))
+        """What the model was given: the input, and the retrieved passages where there are any."""
+        data = self.model_dump(mode="json")
+        given = {"input": data["input"], "context": data["context"]} if self.context else data["input"]
+        return sha256_text(json.dumps(given, sort_keys=True, ensure_ascii=False))
 
 
 @dataclass(frozen=True)

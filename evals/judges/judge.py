@@ -27,6 +27,11 @@ def question_text(example: Example) -> str:
     return next(m.content for m in reversed(example.input) if m.role == "user")
 
 
+def context_text(example: Example) -> str | None:
+    """A RAG example's passages as a judge reads them, `[id] text` a line (None without passages)."""
+    return "\n".join(f"[{p.id}] {p.text}" for p in example.context) or None
+
+
 @dataclass(frozen=True)
 class Judgment:
     example_id: str
@@ -84,8 +89,8 @@ class Judge:
                   traced: Callable[[int, WorkItem], WorkItem] | None = None) -> list[Judgment]:
         """One judgment per (example, answer); `traced(i, item)` may place the i-th request in a trace."""
         spec = self.prompt.spec
-        items = [self._item(ex, spec.render(question=question_text(ex), answer=answer,
-                                            reference=self._reference(ex)), answer)
+        items = [self._item(ex, spec.render(question=question_text(ex), answer=answer, reference=self._reference(ex),
+                                            context=context_text(ex)), answer)
                  for ex, answer in candidates]
         if traced is not None:
             items = [traced(i, item) for i, item in enumerate(items)]

@@ -115,9 +115,9 @@ def _rows(target: RunTarget, group: list[Completion]) -> tuple[list, list, list,
         ex, epoch = c.item.example, c.item.epoch
         if c.error is None:
             for scorer in target.scorers:
-                if scorer.applies(ex.expected):
+                if scorer.applies_to(ex):
                     started = time.time_ns()
-                    s = scorer(c.output, ex.expected)
+                    s = scorer.score_example(c.output, ex)
                     scores.append({"run_id": target.run_id, "example_id": ex.id, "epoch": epoch,
                                    "scorer": scorer.name, "value": s.value, "explanation": s.explanation})
                     if tracing is not None:

@@ -100,7 +100,8 @@ class PromptConfig(_Strict):
 
     def messages(self, example: Example) -> tuple[dict[str, str], ...]:
         if isinstance(example.input, str):
-            turns = ({"role": "user", "content": _template(self.user).render(input=example.input)},)
+            passages = [p.model_dump() for p in example.context]  # {{ context }}: [{id, text}, ...]
+            turns = ({"role": "user", "content": _template(self.user).render(input=example.input, context=passages)},)
         else:
             turns = tuple(m.model_dump() for m in example.input)
         if self.system is not None and turns[0]["role"] != "system":

@@ -17,6 +17,7 @@ from evals.scorers.json_valid import JsonValid
 from evals.scorers.multiple_choice import MultipleChoice
 from evals.scorers.must_not_contain import MustNotContain
 from evals.scorers.numeric import Numeric
+from evals.scorers.rag import Citations, ContextPrecision, ContextRecall
 from evals.scorers.refusal import Refusal
 from evals.scorers.regex import Regex
 from evals.scorers.rouge import Rouge1, Rouge2, RougeLcs
@@ -25,7 +26,7 @@ from evals.scorers.token_f1 import TokenF1
 
 SCORERS: dict[str, type[Scorer]] = {s.name: s for s in (
     ExactMatch, TokenF1, ContainsAny, ContainsAll, MustNotContain, Regex, JsonValid, JsonSchema, Numeric,
-    MultipleChoice, RougeL, Rouge1, Rouge2, RougeLcs, Refusal, CodeTests,
+    MultipleChoice, RougeL, Rouge1, Rouge2, RougeLcs, Refusal, CodeTests, ContextPrecision, ContextRecall, Citations,
 )}
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from evals.golden.dataset import Expected
+from evals.golden.dataset import Example, Expected
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,14 @@ class Scorer(BaseModel):
 
     def __call__(self, output: str, expected: Expected) -> Score:
         raise NotImplementedError
+
+    def applies_to(self, example: Example) -> bool:
+        """What the runner asks; a scorer that reads more of the example than its expected answer (a RAG
+        example's passages) overrides this and `score_example`."""
+        return self.applies(example.expected)
+
+    def score_example(self, output: str, example: Example) -> Score:
+        return self(output, example.expected)
 
 
 def binary(ok: bool, yes: str, no: str) -> Score:
