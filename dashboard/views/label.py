@@ -1,5 +1,6 @@
 """Labelling: a person grades a run's answers on a judge's rubric; the labels and the answer they saw
-go to the store (the only page that writes), where `goldgate calibrate --from-store` reads them."""
+go to the store (the only page that writes labels), where `goldgate calibrate --from-store` reads them. Answers
+the judges disagree on, among themselves or with a person, are listed first, with why."""
 
 from __future__ import annotations
 
@@ -22,9 +23,17 @@ if runs is not None:
     if answers.empty:
         st.info("This run has no answers to label.")
     else:
+        queued = answers[answers["queued"].notna()]
         st.caption(f"{int((answers['labels'] > 0).sum())} of {len(answers)} answers labelled by someone")
-        example_id = st.selectbox("Answer", answers["example_id"].tolist())
+        if not queued.empty:
+            st.markdown(f"**Queued for people first** ({len(queued)}): where the judges disagree among themselves "
+                        "or with a person's label")
+            st.dataframe(queued[["example_id", "queued"]], hide_index=True, width="stretch")
+        # in id order, not queue order: a label saved can queue an answer, and the choice must not move
+        example_id = st.selectbox("Answer", sorted(answers["example_id"]), key="answer")
         answer = answers.loc[answers["example_id"] == example_id, "output"].iloc[0]
+        if example_id in set(queued["example_id"]):
+            st.warning(queued.loc[queued["example_id"] == example_id, "queued"].iloc[0])
         st.text_area("The answer", answer, disabled=True, height=120)
         with st.form("labels"):
             labels = {}

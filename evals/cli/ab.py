@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from evals.cli.common import add_db_option, existing_store
+from evals.cli.production import since_flag
 from evals.cli.exit_codes import EXIT_OK
 from evals.errors import EvalInputError, UsageError
 from evals.settings import Settings
@@ -34,19 +35,13 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     import json
     from dataclasses import asdict
-    from datetime import timedelta
 
-    from evals.durations import parse_duration
     from evals.render.ab import print_ab
     from evals.stats.online import beta_binomial_ab, msprt
     from evals.store.slo_events import first_tokens, requests
-    from evals.store.store import now
     from evals.store.variants import variant_outcomes
 
-    try:
-        since = now() - timedelta(seconds=parse_duration(args.since))
-    except ValueError as e:
-        raise UsageError(f"--since: {e}") from None
+    since = since_flag(args.since)
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha: must be between 0 and 1, got {args.alpha}")
     if args.tau <= 0 or args.threshold_s <= 0:

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from evals.cli.common import add_db_option, backend_from_flags, existing_store
+from evals.cli.production import captured_requests_since, since_flag
 from evals.cli.exit_codes import EXIT_OK
 from evals.errors import EvalInputError, UsageError
 from evals.resources import judge_prompt
@@ -37,33 +38,21 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     import json
     import math
     from dataclasses import asdict
-    from datetime import timedelta
 
-    from evals.durations import parse_duration
     from evals.golden.harvest import harvest
     from evals.judges.challenge import CHALLENGE_SAMPLING, answer_all, challenge
     from evals.judges.judge import JUDGE_SAMPLING, Judge
     from evals.judges.spec import load_judge_prompt
     from evals.render.challenge import print_challenge
-    from evals.store.production import captured_requests
-    from evals.store.retention import record_content_read
-    from evals.store.store import now
 
-    try:
-        since = now() - timedelta(seconds=parse_duration(args.since))
-    except ValueError as e:
-        raise UsageError(f"--since: {e}") from None
+    since_flag(args.since)  # a bad age is refused before anything loads
     if args.sample < 1:
         raise UsageError(f"--sample: must be at least 1, got {args.sample}")
     prompt = load_judge_prompt(args.judge)
     if prompt.spec.mode != "pairwise":
         raise EvalInputError("a challenge needs a pairwise judge", file=args.judge, field="mode")
-    store = existing_store(args.db)
-    requests = captured_requests(store, since)
-    if requests.empty:
-        raise EvalInputError(f"no production request with captured input in the last {args.since}", file=args.db)
+    requests = captured_requests_since(existing_store(args.db), args.db, args.since, "goldgate challenge")
     examples = harvest(requests, args.db, sample=args.sample, stratify=args.stratify, seed=args.seed).examples
-    record_content_read(store, "goldgate challenge", f"since {args.since}", len(requests))
     answers = [answer_all(backend_from_flags(model, endpoint, CHALLENGE_SAMPLING, settings), examples,
                           CHALLENGE_SAMPLING)
                for model, endpoint in ((args.baseline, args.baseline_endpoint),

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from evals.cli.common import add_db_option, existing_store
+from evals.cli.production import captured_requests_since, since_flag
 from evals.errors import EvalInputError, UsageError
 from evals.golden.dataset import Expected, is_holdout, load_golden_set
 from evals.settings import Settings
@@ -98,27 +99,14 @@ def handle_split(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def handle_harvest(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import timedelta
-
-    from evals.durations import parse_duration
     from evals.golden.harvest import example_line, harvest
-    from evals.store.production import captured_requests
-    from evals.store.retention import record_content_read
-    from evals.store.store import now
 
-    try:
-        since = now() - timedelta(seconds=parse_duration(args.since))
-    except ValueError as e:
-        raise UsageError(f"--since: {e}") from None
+    since_flag(args.since)  # a bad age is refused before anything else
     if args.sample is not None and args.sample < 1:
         raise UsageError(f"--sample: must be at least 1, got {args.sample}")
     if args.out.exists():
         raise UsageError(f"--out: {args.out} exists; harvest writes a new candidate set, never over one")
-    store = existing_store(args.db)
-    requests = captured_requests(store, since)
-    if requests.empty:
-        raise EvalInputError(f"no production request with captured input in the last {args.since}", file=args.db)
-    record_content_read(store, "goldgate datasets harvest", f"since {args.since}", len(requests))
+    requests = captured_requests_since(existing_store(args.db), args.db, args.since, "goldgate datasets harvest")
     result = harvest(requests, args.db, sample=args.sample, stratify=args.stratify, seed=args.seed)
     if not result.examples:
         raise EvalInputError(f"none of the {result.requests} captured requests is usable as a golden example",

@@ -223,10 +223,26 @@ def trace_spans(con: Con, trace_id: str, example_id: str | None = None) -> pd.Da
 
 
 def answers_to_label(con: Con, run_id: str) -> pd.DataFrame:
-    """A run's answers (first epoch) with the labels already given to them."""
+    """A run's answers (first epoch) with the labels already given to them, and why an answer is queued
+    for people first: its judges disagree among themselves, or a judge disagrees with a person's label.
+    Queued answers come first, each part in id order."""
     return _df(con, """
-        SELECT r.example_id, r.output, count(h.label) AS labels
-        FROM results r JOIN runs USING (run_id)
-        LEFT JOIN human_labels h ON h.dataset_sha256 = runs.dataset_sha256 AND h.example_id = r.example_id
-        WHERE r.run_id = ? AND r.epoch = 0 AND r.error IS NULL
-        GROUP BY ALL ORDER BY r.example_id""", [run_id])
+        WITH run AS (SELECT dataset_sha256 FROM runs WHERE run_id = $run),
+        verdicts AS (SELECT example_id, judge_id, dimension, score FROM judgments
+                     WHERE run_id = $run AND epoch = 0 AND outcome = 'scored'),
+        among_judges AS (
+            SELECT example_id, 'judges disagree on ' || dimension AS why FROM verdicts
+            GROUP BY example_id, dimension HAVING count(DISTINCT judge_id) > 1 AND max(score) > min(score)),
+        with_people AS (
+            SELECT DISTINCT v.example_id, v.judge_id || ' says ' || v.score::INTEGER || ' on ' || v.dimension
+                   || ', ' || h.rater || ' says ' || h.label AS why
+            FROM verdicts v JOIN human_labels h ON h.example_id = v.example_id AND h.dimension = v.dimension
+            WHERE h.dataset_sha256 = (SELECT dataset_sha256 FROM run) AND v.score != TRY_CAST(h.label AS DOUBLE)),
+        queue AS (SELECT example_id, string_agg(why, '; ' ORDER BY why) AS queued
+                  FROM (SELECT * FROM among_judges UNION ALL SELECT * FROM with_people) GROUP BY example_id)
+        SELECT r.example_id, r.output, count(h.label) AS labels, any_value(q.queued) AS queued
+        FROM results r
+        LEFT JOIN human_labels h ON h.dataset_sha256 = (SELECT dataset_sha256 FROM run) AND h.example_id = r.example_id
+        LEFT JOIN queue q ON q.example_id = r.example_id
+        WHERE r.run_id = $run AND r.epoch = 0 AND r.error IS NULL
+        GROUP BY r.example_id, r.output ORDER BY any_value(q.queued) IS NULL, r.example_id""", {"run": run_id})

@@ -211,16 +211,19 @@ def test_traces_find_an_example_and_draw_its_span_tree(app, team_store) -> None:
     assert "gen_ai.usage.output_tokens" in at.json[0].value
 
 
-def test_traces_list_a_runs_examples_filtered_by_latency_and_draw_one_examples_own_trace(app, team_store) -> None:
+@pytest.mark.parametrize("column, widget", [("latency_s", "slower"), ("cost", "costlier")])
+def test_traces_list_a_runs_examples_filtered_and_draw_one_examples_own_trace(app, team_store, column: str,
+                                                                              widget: str) -> None:
     db, _, runs = team_store
-    latencies = sorted(v for (v,) in sql(db, "SELECT latency_s FROM results WHERE run_id = ?", runs["baseline"]))
-    slow = latencies[len(latencies) // 2]
+    values = sorted(v for (v,) in sql(db, f"SELECT {column} FROM results WHERE run_id = ?", runs["baseline"]))
+    floor = values[len(values) // 2]
     at = app("traces", run=runs["baseline"])
-    at.number_input(key="slower").set_value(slow).run()
+    at.number_input(key=widget).set_value(floor).run()
     listed = at.dataframe[0].value
-    expected = sql(db, "SELECT example_id, trace_id FROM results WHERE run_id = ? AND latency_s >= ? ORDER BY 1",
-                   runs["baseline"], slow)
-    assert 0 < len(listed) < len(latencies) and list(zip(listed["example_id"], listed["trace_id"])) == expected
+    expected = sql(db, f"SELECT example_id, trace_id FROM results WHERE run_id = ? AND {column} >= ? ORDER BY 1",
+                   runs["baseline"], floor)
+    assert 0 < len(listed) < len(values) and list(zip(listed["example_id"], listed["trace_id"])) == expected
+    assert (listed[column] >= floor).all()
     at.selectbox(key="trace").select(expected[-1][1]).run()
     spans = chart_rows(at, 0)
     names = spans["name"].tolist()
@@ -256,19 +259,6 @@ def test_the_drift_page_between_two_small_runs_says_there_is_too_little(app, tea
     assert not at.exception and "Too little traffic" in at.info[0].value
 
 
-def test_traces_list_a_runs_examples_filtered_by_cost(app, team_store) -> None:
-    db, _, runs = team_store
-    costs = sorted(v for (v,) in sql(db, "SELECT cost FROM results WHERE run_id = ?", runs["baseline"]))
-    costly = costs[len(costs) // 2]
-    at = app("traces", run=runs["baseline"])
-    at.number_input(key="costlier").set_value(costly).run()
-    listed = at.dataframe[0].value
-    expected = sql(db, "SELECT example_id FROM results WHERE run_id = ? AND cost >= ? ORDER BY 1", runs["baseline"],
-                   costly)
-    assert 0 < len(listed) < len(costs) and listed["example_id"].tolist() == [e for (e,) in expected]
-    assert (listed["cost"] >= costly).all()
-
-
 def test_a_missing_store_shows_the_command_to_create_a_run(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv(DB_VARIABLE, str(tmp_path / "none.duckdb"))
     for page in ("overview", "run", "engine", "traces", "judges", "label", "compare"):
@@ -302,6 +292,23 @@ def test_labels_saved_on_the_label_page_are_what_goldgate_calibrate_reads(app, t
     assert code == 0, err
     shown = sql(db, "SELECT n_items FROM calibrations WHERE dimension = 'correct' ORDER BY created_at DESC LIMIT 1")
     assert shown == [(4,)]  # the four answers labelled on the page
+
+
+def test_the_label_page_queues_answers_a_judge_and_a_person_disagree_on_first(app, team_store) -> None:
+    db, _, runs = team_store
+    verdicts = sql(db, "SELECT example_id, judge_id, dimension, score FROM judgments WHERE run_id = ? AND epoch = 0 "
+                       "AND outcome = 'scored'", runs["baseline"])
+    people = sql(db, "SELECT example_id, rater, dimension, label FROM human_labels")
+    disputed = sorted({e for e, _, dim, score in verdicts for e2, _, dim2, label in people
+                       if (e, dim) == (e2, dim2) and score != float(label)})
+    assert disputed  # the plant holds: the grader and the raters part somewhere
+    at = app("label", run=runs["baseline"])
+    queue = at.dataframe[0].value
+    assert queue["example_id"].tolist() == disputed and queue["queued"].str.contains(" says ").all()
+    at.selectbox(key="answer").select(disputed[0]).run()
+    assert "says" in at.warning[0].value  # a queued answer, with why
+    at.selectbox(key="answer").select(next(e for e in at.selectbox(key="answer").options if e not in disputed)).run()
+    assert not at.warning
 
 
 def test_labels_are_refused_while_a_run_is_writing(tmp_path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from evals.store import queries
 from evals.store.store import Store
 from tests.cli_helpers import run_cli
 from tests.eval_files import examples, write_jsonl, write_suite
@@ -78,3 +79,10 @@ def test_two_judges_make_an_ensemble_scored_by_the_median(capsys, tmp_path: Path
     graded = overall["correctness-v1@grader/overall"]["estimate"]
     assert overall["ensemble/overall"]["estimate"] == pytest.approx(graded / 2)  # the median of {x, 0} is x / 2
     assert overall["ensemble/disagreement"]["estimate"] == pytest.approx(graded)
+    with Store(db).read() as con:  # the Label page queues the answers the two judges part on
+        queue = queries.answers_to_label(con, Store(db).list_runs()[0]["run_id"])
+        graded_one = {e for (e,) in con.execute("SELECT example_id FROM judgments WHERE epoch = 0 AND dimension = "
+                                                "'overall' AND score = 1").fetchall()}
+    on_overall = {e for e, q in zip(queue["example_id"], queue["queued"]) if "judges disagree on overall" in (q or "")}
+    assert on_overall == graded_one and graded_one  # the naysayer's 0 against the grader's 1
+    assert queue["queued"].str.contains("judges disagree on on_topic").all()  # 1 from one, 0 from the other, always
