@@ -15,10 +15,11 @@ from typing import AsyncIterator
 from engine.core import EngineCore
 from engine.engine import Engine, StreamChunk
 from engine.errors import EngineError
-from engine.request import GenerationRequest, GenerationResult
+from engine.request import GenerationRequest, GenerationResult, TokenLogprob
 from engine.sequence import Sequence, Sink
 
 IDLE_WAIT_S = 0.5  # how often an idle loop looks for a stop request
+Event = tuple[str, bool, tuple[TokenLogprob, ...]]  # new text, finished, log probabilities of the new tokens
 
 
 class QueueFullError(EngineError):
@@ -35,15 +36,15 @@ class EngineFailedError(RuntimeError):
 class RequestStream:
     """One submitted request: iterate it for its chunks (the last carries the result), or cancel it."""
 
-    def __init__(self, core: EngineCore, seq: Sequence, events: asyncio.Queue[tuple[str, bool]]) -> None:
+    def __init__(self, core: EngineCore, seq: Sequence, events: asyncio.Queue[Event]) -> None:
         self._core, self.seq, self._events = core, seq, events
 
     async def __aiter__(self) -> AsyncIterator[StreamChunk]:
         try:
             while True:
-                text, finished = await self._events.get()
-                if text:
-                    yield StreamChunk(text)
+                text, finished, logprobs = await self._events.get()
+                if text or logprobs:
+                    yield StreamChunk(text, logprobs=logprobs)
                 if finished:
                     if self.seq.error is not None:
                         raise EngineFailedError(self.seq.error)
@@ -121,19 +122,23 @@ class AsyncEngine:
         if waiting >= self.max_waiting:
             raise QueueFullError(waiting, self.max_waiting)
 
-    def _sink(self) -> tuple[Sink, asyncio.Queue[tuple[str, bool]]]:
-        """Where the engine thread leaves a request's text: the caller's event loop, thread-safely."""
+    def _sink(self) -> tuple[Sink, asyncio.Queue[Event]]:
+        """Where the engine thread leaves a request's text (and the log probabilities of the tokens since
+        the last call, when asked): the caller's event loop, thread-safely."""
         loop = asyncio.get_running_loop()
-        events: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        events: asyncio.Queue[Event] = asyncio.Queue()
+        sent = 0
 
-        def sink(_: Sequence, text: str, finished: bool) -> None:
+        def sink(seq: Sequence, text: str, finished: bool) -> None:
+            nonlocal sent
+            new, sent = tuple(seq.logprobs[sent:]), len(seq.logprobs)
             try:
-                loop.call_soon_threadsafe(events.put_nowait, (text, finished))
+                loop.call_soon_threadsafe(events.put_nowait, (text, finished, new))
             except RuntimeError:  # the caller's loop is closed: nobody is listening
                 pass
         return sink, events
 
-    def _queued(self, seq: Sequence, events: asyncio.Queue[tuple[str, bool]]) -> RequestStream:
+    def _queued(self, seq: Sequence, events: asyncio.Queue[Event]) -> RequestStream:
         self.engine.core.add(seq)
         return RequestStream(self.engine.core, seq, events)
 

@@ -89,7 +89,7 @@ class EngineCore:
                 seq.num_computed = chunk.end
                 seq.engine_s += per_token * (chunk.end - chunk.start)
                 if i in sampled:
-                    delta = seq.append(sampled[i], self.eos_ids, now)
+                    delta = seq.append(*sampled[i], eos_ids=self.eos_ids, now=now)
                     if seq.finish_reason is not None:
                         self._finish(seq, delta)
                     elif delta:

@@ -21,7 +21,7 @@ from engine.loader import LoadedModel, load_model
 from engine.model_runner import ModelRunner
 from engine.observe import observer
 from engine.placement import DEFAULT_MAX_BATCH
-from engine.request import GenerationRequest, GenerationResult
+from engine.request import GenerationRequest, GenerationResult, TokenLogprob
 from engine.sampling import make_generator
 from engine.sequence import Sequence, Sink
 from engine.text_stream import TextStream
@@ -34,6 +34,7 @@ class StreamChunk:
 
     text: str
     result: GenerationResult | None = None
+    logprobs: tuple[TokenLogprob, ...] = ()  # of the tokens generated since the previous chunk, when asked
 
 
 BLOCK_SIZE = 16  # positions per KV block

@@ -11,7 +11,8 @@ from torch import Tensor
 
 from engine.model import Transformer
 from engine.paged_cache import allocate_caches, kv_view
-from engine.sampling import sample
+from engine.request import TokenLogprob
+from engine.sampling import sample, token_logprobs
 from engine.scheduler import Chunk
 
 
@@ -22,10 +23,10 @@ class ModelRunner:
         self.caches = allocate_caches(model.config, n_blocks * block_size, weight.dtype, weight.device)
 
     @torch.inference_mode()
-    def execute(self, chunks: tuple[Chunk, ...]) -> dict[int, int]:
+    def execute(self, chunks: tuple[Chunk, ...]) -> dict[int, tuple[int, TokenLogprob | None]]:
         """Compute every chunk; return the sampled token of each chunk that ends at its sequence's last
-        token, keyed by the chunk's index in `chunks`."""
-        sampled: dict[int, int] = {}
+        token (with its log probabilities, when its request asked), keyed by the chunk's index in `chunks`."""
+        sampled: dict[int, tuple[int, TokenLogprob | None]] = {}
         for group in ([i for i, c in enumerate(chunks) if c.end - c.start == 1],
                       [i for i, c in enumerate(chunks) if c.end - c.start > 1]):
             if not group:
@@ -35,7 +36,13 @@ class ModelRunner:
             if rows:
                 picked = [chunks[group[k]].seq for k in rows]
                 tokens = sample(logits[rows], [s.request.params for s in picked], [s.generator for s in picked])
-                sampled.update((group[k], t) for k, t in zip(rows, tokens))
+                asked = [j for j, s in enumerate(picked) if s.request.params.logprobs is not None]
+                logprobs: dict[int, TokenLogprob] = {}
+                if asked:
+                    found = token_logprobs(logits[[rows[j] for j in asked]], [tokens[j] for j in asked],
+                                           [picked[j].request.params.logprobs for j in asked])
+                    logprobs = dict(zip(asked, found))
+                sampled.update((group[k], (t, logprobs.get(j))) for j, (k, t) in enumerate(zip(rows, tokens)))
         return sampled
 
     def logits(self, chunks: list[Chunk]) -> Tensor:

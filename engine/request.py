@@ -53,6 +53,16 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """A sampled token's log probability under the model (before temperature, top-k or top-p) and the
+    likeliest tokens at its position, most likely first."""
+
+    token_id: int
+    logprob: float
+    top: tuple[tuple[int, float], ...] = ()  # (token id, log probability)
+
+
+@dataclass(frozen=True)
 class GenerationResult:
     request_id: str
     text: str
@@ -62,3 +72,4 @@ class GenerationResult:
     timings: Timings
     trace_id: str | None = None  # the generation span's, when telemetry is on
     span_id: str | None = None
+    logprobs: tuple[TokenLogprob, ...] | None = None  # one per generated token, when the request asked

@@ -8,6 +8,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from engine.request import TokenLogprob
 from engine.sampling_params import SamplingParams
 
 
@@ -32,6 +33,17 @@ def filter_logits(logits: Tensor, *, temperature: float, top_k: int, top_p: floa
         outside = probs.cumsum(-1) - probs > top_p  # mass before this token already exceeds top_p
         logits = logits.index_put((order[outside],), torch.tensor(-math.inf, device=logits.device))
     return logits
+
+
+def token_logprobs(logits: Tensor, tokens: Sequence[int], k: Sequence[int]) -> list[TokenLogprob]:
+    """Each row's chosen token's log probability under the raw logits [B, V], and its top k[row] tokens."""
+    logp = logits.float().log_softmax(-1)
+    chosen = logp.gather(-1, torch.tensor(tokens, device=logp.device)[:, None])[:, 0].tolist()
+    widest = max(k)
+    top_lp, top_ids = logp.topk(widest, dim=-1) if widest else (logp[:, :0], logp[:, :0].long())
+    top_lp, top_ids = top_lp.tolist(), top_ids.tolist()
+    return [TokenLogprob(t, lp, tuple(zip(top_ids[r][:k[r]], top_lp[r][:k[r]])))
+            for r, (t, lp) in enumerate(zip(tokens, chosen))]
 
 
 def sample(logits: Tensor, params: Sequence[SamplingParams], generators: Sequence[torch.Generator]) -> list[int]:

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from engine.errors import InvalidRequestError
 
 
+MAX_TOP_LOGPROBS = 20  # OpenAI's limit
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """Per-request decoding settings, with OpenAI's meanings. temperature 0 is greedy; top_k 0 is off."""
@@ -20,6 +23,7 @@ class SamplingParams:
     max_tokens: int = 256
     stop: tuple[str, ...] = field(default=())
     ignore_eos: bool = False  # benchmarks: decode exactly max_tokens
+    logprobs: int | None = None  # each sampled token's log probability and its `logprobs` likeliest rivals (0-20)
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> InvalidRequestError:
@@ -39,6 +43,9 @@ class SamplingParams:
             raise bad("max_tokens", "must be an integer >= 1")
         if not isinstance(self.stop, tuple) or not all(isinstance(s, str) and s for s in self.stop):
             raise bad("stop", "must be a tuple of non-empty strings")
+        if self.logprobs is not None and (isinstance(self.logprobs, bool) or not isinstance(self.logprobs, int)
+                                          or not 0 <= self.logprobs <= MAX_TOP_LOGPROBS):
+            raise bad("logprobs", f"must be an integer from 0 to {MAX_TOP_LOGPROBS}")
 
     @property
     def greedy(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from engine.request import FinishReason, GenerationRequest, GenerationResult, Timings, Usage
+from engine.request import FinishReason, GenerationRequest, GenerationResult, Timings, TokenLogprob, Usage
 from engine.text_stream import TextStream
 
 # Called from the engine's stepping thread: (sequence, new text, finished). The last call has finished=True.
@@ -32,6 +32,7 @@ class Sequence:
     last_token_at: float = 0.0
     engine_s: float = 0.0  # its share of step time: each step's time split by the tokens each sequence computed
     span_ids: Any = None  # telemetry's SpanIds of the generation span, once written
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # one per generated token, when asked
 
     @property
     def num_tokens(self) -> int:
@@ -43,12 +44,14 @@ class Sequence:
             return self.prompt_ids[start:end]
         return (self.prompt_ids[start:] if start < n else []) + self.out[max(start - n, 0):end - n]
 
-    def append(self, token: int, eos_ids: frozenset[int], now: float) -> str:
+    def append(self, token: int, logprob: TokenLogprob | None = None, *, eos_ids: frozenset[int], now: float) -> str:
         """Take one sampled token; return the text it makes showable and set `finish_reason` when done."""
         if not self.out:
             self.first_token_at = now
         self.last_token_at = now
-        self.out.append(token)  # an EOS token stays in token_ids (it was generated) but never shows as text
+        self.out.append(token)
+        if logprob is not None:
+            self.logprobs.append(logprob)  # an EOS token stays in token_ids (it was generated) but never shows as text
         if token in eos_ids and not self.request.params.ignore_eos:
             self.finish_reason = "stop"
             return self.text.flush()
@@ -71,4 +74,5 @@ class Sequence:
                             decode_s=max(self.last_token_at - self.first_token_at, 0.0), engine_s=self.engine_s),
             trace_id=self.span_ids.trace_id if self.span_ids else None,
             span_id=self.span_ids.span_id if self.span_ids else None,
+            logprobs=tuple(self.logprobs) if self.request.params.logprobs is not None else None,
         )

@@ -64,6 +64,9 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
     app.add_middleware(TracingMiddleware, telemetry=telemetry, model=model,  # outermost: a 413 has its span
                        routes=frozenset({"/v1/models", "/v1/chat/completions", "/v1/completions"}))
 
+    def token_text(token_id: int) -> str:
+        return engine.engine.tokenizer.decode([token_id])
+
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok", "model": model}
@@ -98,7 +101,8 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
                                   param="model", code="model_not_found")
         try:
             params = SamplingParams(temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
-                                    stop=body.stop_tuple(), max_tokens=max_tokens or engine.engine.context_window)
+                                    stop=body.stop_tuple(), max_tokens=max_tokens or engine.engine.context_window,
+                                    logprobs=body.requested_logprobs())
             stream = await engine.submit_off_loop(
                 GenerationRequest(prompt=prompt, messages=messages, **(chat or {}), params=params,
                                   stream=body.stream,
@@ -121,7 +125,7 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
             return error_response(500, str(e), kind="server_error")
         if result is None:  # the client hung up; nobody reads an answer
             return Response(status_code=499)
-        return JSONResponse(responses.completion(kind, result, response_id, int(time.time()), model))
+        return JSONResponse(responses.completion(kind, result, response_id, int(time.time()), model, token_text))
 
     async def _events(kind: responses.Kind, stream: RequestStream, response_id: str,
                       include_usage: bool) -> AsyncIterator[str]:
@@ -131,8 +135,9 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
             yield responses.sse(responses.chunk(*envelope, role=True))
         try:
             async for piece in stream:
-                if piece.text:
-                    yield responses.sse(responses.chunk(*envelope, text=piece.text))
+                if piece.text or piece.logprobs:
+                    yield responses.sse(responses.chunk(*envelope, text=piece.text, logprobs=responses.logprobs_content(
+                        piece.logprobs, token_text) if piece.logprobs else None))
                 if piece.result is not None:
                     yield responses.sse(responses.chunk(*envelope, finish_reason=piece.result.finish_reason))
                     if include_usage:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator,
+                      model_validator)
+
+from engine.sampling_params import MAX_TOP_LOGPROBS
 
 Number = StrictInt | StrictFloat
 
@@ -49,6 +52,10 @@ class SamplingFields(Strict):
             raise ValueError("a stop sequence must not be empty")
         return stop
 
+    def requested_logprobs(self) -> int | None:
+        """The engine's `logprobs`: None when not asked (chat asks with `logprobs` and `top_logprobs`)."""
+        return None
+
     def stop_tuple(self) -> tuple[str, ...]:
         return () if self.stop is None else (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
 
@@ -57,12 +64,24 @@ class ChatCompletionRequest(SamplingFields):
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
     max_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
     max_completion_tokens: Annotated[StrictInt, Field(ge=1)] | None = None
+    logprobs: StrictBool = False
+    top_logprobs: Annotated[StrictInt, Field(ge=0, le=MAX_TOP_LOGPROBS)] | None = None
     # vLLM's extensions for a reply started for the model (an LLM judge's `{"rationale": "`)
     add_generation_prompt: StrictBool = True
     continue_final_message: StrictBool = False
 
     def requested_max_tokens(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+
+    @model_validator(mode="after")
+    def _top_needs_logprobs(self) -> "ChatCompletionRequest":
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ValueError("top_logprobs requires logprobs to be true")
+        return self
+
+    def requested_logprobs(self) -> int | None:
+        """The engine's `logprobs`: None when not asked, else how many rivals per token."""
+        return (self.top_logprobs or 0) if self.logprobs else None
 
 
 class CompletionRequest(SamplingFields):

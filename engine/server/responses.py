@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Callable, Literal, Sequence
 
-from engine.request import GenerationResult
+from engine.request import GenerationResult, TokenLogprob
 
 Kind = Literal["chat", "text"]
 
@@ -21,8 +21,23 @@ def _envelope(kind: Kind, chunk: bool, response_id: str, created: int, model: st
     return {"id": response_id, "object": obj, "created": created, "model": model}
 
 
-def completion(kind: Kind, result: GenerationResult, response_id: str, created: int, model: str) -> dict[str, Any]:
+TokenText = Callable[[int], str]  # a token id as the text it stands for
+
+
+def logprobs_content(entries: Sequence[TokenLogprob], text: TokenText) -> dict[str, Any]:
+    """OpenAI's chat `logprobs`: per token its text, log probability and UTF-8 bytes, and its rivals."""
+    def one(token_id: int, logprob: float) -> dict[str, Any]:
+        token = text(token_id)
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode("utf-8"))}
+    return {"content": [{**one(e.token_id, e.logprob), "top_logprobs": [one(i, lp) for i, lp in e.top]}
+                        for e in entries]}
+
+
+def completion(kind: Kind, result: GenerationResult, response_id: str, created: int, model: str,
+               token_text: TokenText | None = None) -> dict[str, Any]:
     choice: dict[str, Any] = {"index": 0, "finish_reason": result.finish_reason, "logprobs": None}
+    if result.logprobs is not None and token_text is not None:
+        choice["logprobs"] = logprobs_content(result.logprobs, token_text)
     if kind == "chat":
         choice["message"] = {"role": "assistant", "content": result.text}
     else:
@@ -31,8 +46,8 @@ def completion(kind: Kind, result: GenerationResult, response_id: str, created: 
 
 
 def chunk(kind: Kind, response_id: str, created: int, model: str, *, text: str | None = None, role: bool = False,
-          finish_reason: str | None = None) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": None}
+          finish_reason: str | None = None, logprobs: dict[str, Any] | None = None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": logprobs}
     if kind == "chat":
         choice["delta"] = ({"role": "assistant", "content": ""} if role else {}) | (
             {"content": text} if text is not None else {})

@@ -15,7 +15,8 @@ from evals.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
-    datasets = commands.add_parser("datasets", help="validate, hash, describe and split golden sets")
+    datasets = commands.add_parser("datasets", help="validate, hash, describe and split golden sets; harvest one "
+                                   "from production")
     sub = datasets.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
     for name, handler, help_ in (("validate", handle_validate, "check every line; exit 2 naming the first problem"),
                                  ("hash", handle_hash, "the SHA-256 that pins the set"),

@@ -70,3 +70,22 @@ def test_greedy_64_token_continuations_are_identical(real_engine, hf_reference, 
         assert list(result.token_ids) == out[0, len(ids):].tolist(), chat
         long_enough += len(result.token_ids) >= 32
     assert long_enough >= 3  # the comparison covers real continuations, not a few tokens before EOS
+
+
+def test_top_logprobs_equal_log_softmax_of_transformers_logits_within_1e_3(real_engine, hf_reference, device) -> None:
+    """20 rivals at each of up to 16 greedy steps, against transformers' own log-softmax at the same positions."""
+    _, ref = hf_reference
+    chat = tuple(CHATS[2])
+    (result,) = real_engine.generate([GenerationRequest(messages=chat, params=SamplingParams(
+        temperature=0, max_tokens=16, logprobs=20))])
+    prompt = real_engine.tokenizer.encode(real_engine.tokenizer.chat_template.render(list(chat)))
+    ids = prompt + list(result.token_ids)
+    with torch.inference_mode():
+        theirs = ref(torch.tensor([ids], device=device)).logits[0].float().log_softmax(-1)
+    assert len(result.logprobs) == len(result.token_ids) >= 8
+    for k, entry in enumerate(result.logprobs):
+        position = theirs[len(prompt) + k - 1]
+        assert abs(entry.logprob - position[entry.token_id].item()) < 1e-3
+        top = position.topk(20)
+        assert max(abs(lp - v) for (_, lp), v in zip(entry.top, top.values.tolist())) < 1e-3
+        assert entry.top[0][0] == top.indices[0].item() == entry.token_id  # greedy, and the same winner
