@@ -103,6 +103,6 @@ else:
     st.dataframe(_table(report), hide_index=True, width="stretch",
                  column_config={"effect": st.column_config.NumberColumn(format="%.4f"),
                                 "p (Holm)": st.column_config.NumberColumn(format="%.2g")})
-    cols = st.columns(2)
-    for col, column in zip(cols, ("input_tokens", "output_tokens")):
-        col.altair_chart(_lengths(baseline, current, column), width="stretch")
+    if len(baseline) and len(current):  # the two windows' length distributions, overlaid
+        for col, column in zip(st.columns(2), ("input_tokens", "output_tokens")):
+            col.altair_chart(_lengths(baseline, current, column), width="stretch")
