@@ -47,6 +47,8 @@ class Instruments:
                                          description="What generations cost, in the price table's currency")
         self.http_duration = _histogram(meter, http_metrics.HTTP_SERVER_REQUEST_DURATION, "s",
                                         "Duration of HTTP server requests", HTTP_BUCKETS)
+        self.sampled_traces = meter.create_counter("goldgate.sampling.traces", unit="{trace}",
+                                                   description="Traces the tail sampler decided, by its decision")
         self._saturation: list[tuple[str, SaturationSource]] = []
         for key, unit, description in SATURATION_GAUGES:
             meter.create_observable_gauge(f"goldgate.engine.{key}", callbacks=[self._observer(key)], unit=unit,

@@ -27,7 +27,7 @@ from telemetry.redact import Redactor
 from telemetry.settings import CaptureMode, TelemetrySettings
 from telemetry.sinks import JsonlSpanExporter, SpanRowBuffer
 from telemetry.tail_policy import SamplingPolicy
-from telemetry.tail_sampler import TailSamplingProcessor
+from telemetry.tail_sampler import SAMPLING_DECISION, TailSamplingProcessor
 
 SCOPE = "goldgate"
 
@@ -88,13 +88,16 @@ def _build(settings: TelemetrySettings, service_name: str, jsonl_path: Path | No
         processors.append(BatchSpanProcessor(JsonlSpanExporter(jsonl_path)))
     if span_rows is not None:
         processors.append(SimpleSpanProcessor(span_rows))  # only appends to a list; the store drains it
-    if sampling is not None and processors:
-        processors = [TailSamplingProcessor(sampling, processors)]
+    sampler = TailSamplingProcessor(sampling, processors) if sampling is not None and processors else None
     traces = TracerProvider(resource=resource)
-    for processor in processors:
+    for processor in [sampler] if sampler else processors:
         traces.add_span_processor(processor)
-    return Telemetry(traces, MeterProvider(metric_readers=readers, resource=resource), logs, capture=settings.capture,
-                     prometheus_registry=registry, prices=prices)
+    tel = Telemetry(traces, MeterProvider(metric_readers=readers, resource=resource), logs, capture=settings.capture,
+                    prometheus_registry=registry, prices=prices)
+    if sampler is not None:
+        sampler.on_decision = lambda d: tel.instruments.sampled_traces.add(
+            1, {SAMPLING_DECISION: "kept" if d.keep else "dropped"})
+    return tel
 
 
 def _exporter(signal: str, name: str, settings: TelemetrySettings):

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -23,6 +23,7 @@ from telemetry.tail_policy import SamplingPolicy, probabilistic_draw, trace_dura
 
 SAMPLE_WEIGHT = "goldgate.sampling.weight"  # how many traces like this one each kept one stands for
 SAMPLED_BY = "goldgate.sampling.policy"  # the policies that kept it, on its root span
+SAMPLING_DECISION = "goldgate.sampling.decision"  # the sampler counter's one label: kept or dropped
 DRAWN = "goldgate.sampling.drawn"  # the baseline draw kept it: these traces alone are a uniform sample
 
 
@@ -42,8 +43,10 @@ class _Held:
 
 
 class TailSamplingProcessor(SpanProcessor):
-    def __init__(self, policy: SamplingPolicy, downstream: Sequence[SpanProcessor]) -> None:
-        self.policy, self.downstream = policy, tuple(downstream)
+    def __init__(self, policy: SamplingPolicy, downstream: Sequence[SpanProcessor],
+                 on_decision: Callable[[Decision], None] | None = None) -> None:
+        """`on_decision` hears of every decision (the sampler's own counter on /metrics)."""
+        self.policy, self.downstream, self.on_decision = policy, tuple(downstream), on_decision
         self._held: OrderedDict[int, _Held] = OrderedDict()  # trace id -> its spans, oldest first
         self._decided: OrderedDict[int, Decision] = OrderedDict()  # for spans that end after their root
         self._durations: deque[float] = deque()  # the recent traces' durations, arrival order ...
@@ -103,6 +106,8 @@ class TailSamplingProcessor(SpanProcessor):
             self.kept += 1
         else:
             self.dropped += 1
+        if self.on_decision is not None:
+            self.on_decision(decision)
         return decision, spans
 
     def decide(self, trace_id: int, spans: Sequence[ReadableSpan]) -> Decision:

@@ -199,12 +199,14 @@ def test_sampling_through_configure_reaches_the_store_with_weights(tmp_path: Pat
     """The real set-up path: configure(sampling=...) puts the sampler in front of the store's span rows;
     the stored weights make the SLO's request count an estimate of all the traffic."""
     rows = SpanRowBuffer()
-    tel = configure(env={}, span_rows=rows, sampling=_policy(ERRORS, BASELINE))
+    tel = configure(env={}, span_rows=rows, sampling=_policy(ERRORS, BASELINE), prometheus=True)
     for i in range(200):
         span = tel.tracer.start_span(f"request {i}", context=Context())
         if i % 50 == 0:
             span.set_status(Status(StatusCode.ERROR))
         span.end()
+    counted = {sample.labels["goldgate_sampling_decision"]: sample.value for family in tel.prometheus_registry.collect()
+               for sample in family.samples if sample.name == "goldgate_sampling_traces_total"}
     tel.shutdown()
     records = rows.drain()
     store = Store(tmp_path / "gg.duckdb")
@@ -214,6 +216,7 @@ def test_sampling_through_configure_reaches_the_store_with_weights(tmp_path: Pat
                              "sum(sample_weight) FILTER (WHERE status_code = 'ERROR') FROM spans").fetchone()
     assert stored == (len(records), 4, 4.0)
     assert len(records) < 200 and all(r.sample_weight in (1.0, 20.0) for r in records)
+    assert counted == {"kept": len(records), "dropped": 200 - len(records)}  # on /metrics: one span a trace here
 
 
 @pytest.mark.parametrize("policy, problem", [
