@@ -131,13 +131,16 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
                       include_usage: bool) -> AsyncIterator[str]:
         created_at = int(time.time())
         envelope = (kind, response_id, created_at, model)
+        offset = 0  # characters streamed so far: where the next tokens' text starts (completions' text_offset)
         if kind == "chat":
             yield responses.sse(responses.chunk(*envelope, role=True))
         try:
             async for piece in stream:
                 if piece.text or piece.logprobs:
-                    yield responses.sse(responses.chunk(*envelope, text=piece.text, logprobs=responses.logprobs_content(
-                        piece.logprobs, token_text) if piece.logprobs else None))
+                    logprobs = responses.logprobs_of(kind, piece.logprobs, token_text, offset) if piece.logprobs \
+                        else None
+                    yield responses.sse(responses.chunk(*envelope, text=piece.text, logprobs=logprobs))
+                    offset += len(piece.text)
                 if piece.result is not None:
                     yield responses.sse(responses.chunk(*envelope, finish_reason=piece.result.finish_reason))
                     if include_usage:

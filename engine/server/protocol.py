@@ -10,6 +10,8 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Str
 
 from engine.sampling_params import MAX_TOP_LOGPROBS
 
+MAX_COMPLETION_LOGPROBS = 5  # the legacy completions API's limit
+
 Number = StrictInt | StrictFloat
 
 
@@ -88,6 +90,10 @@ class CompletionRequest(SamplingFields):
     prompt: StrictStr | Annotated[list[StrictStr], Field(min_length=1, max_length=1)]
     max_tokens: Annotated[StrictInt, Field(ge=1)] = 16  # OpenAI's default for completions
     echo: Literal[False] = False
+    logprobs: Annotated[StrictInt, Field(ge=0, le=MAX_COMPLETION_LOGPROBS)] | None = None  # rivals per token
+
+    def requested_logprobs(self) -> int | None:
+        return self.logprobs
 
     def prompt_text(self) -> str:
         return self.prompt if isinstance(self.prompt, str) else self.prompt[0]

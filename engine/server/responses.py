@@ -33,11 +33,32 @@ def logprobs_content(entries: Sequence[TokenLogprob], text: TokenText) -> dict[s
                         for e in entries]}
 
 
+def text_logprobs(entries: Sequence[TokenLogprob], text: TokenText, offset: int = 0) -> dict[str, Any]:
+    """The legacy completions API's `logprobs`: parallel lists of tokens, their log probabilities, their
+    rivals as {token: logprob}, and where each token's text starts in the answer."""
+    tokens = [text(e.token_id) for e in entries]
+    offsets = [offset + sum(len(t) for t in tokens[:i]) for i in range(len(tokens))]
+    return {"tokens": tokens, "token_logprobs": [e.logprob for e in entries],
+            "top_logprobs": [_by_text(e.top, text) for e in entries], "text_offset": offsets}
+
+
+def _by_text(top: Sequence[tuple[int, float]], text: TokenText) -> dict[str, float]:
+    """Rivals keyed by their text; of two tokens with one text, the likelier (the first) is kept."""
+    out: dict[str, float] = {}
+    for token_id, logprob in top:
+        out.setdefault(text(token_id), logprob)
+    return out
+
+
+def logprobs_of(kind: Kind, entries: Sequence[TokenLogprob], text: TokenText, offset: int = 0) -> dict[str, Any]:
+    return logprobs_content(entries, text) if kind == "chat" else text_logprobs(entries, text, offset)
+
+
 def completion(kind: Kind, result: GenerationResult, response_id: str, created: int, model: str,
                token_text: TokenText | None = None) -> dict[str, Any]:
     choice: dict[str, Any] = {"index": 0, "finish_reason": result.finish_reason, "logprobs": None}
     if result.logprobs is not None and token_text is not None:
-        choice["logprobs"] = logprobs_content(result.logprobs, token_text)
+        choice["logprobs"] = logprobs_of(kind, result.logprobs, token_text)
     if kind == "chat":
         choice["message"] = {"role": "assistant", "content": result.text}
     else:

@@ -70,3 +70,21 @@ def test_without_logprobs_there_are_none_and_bad_combinations_are_400(served) ->
         with pytest.raises(openai.BadRequestError) as e:
             client.chat.completions.create(model=engine.model_id, messages=CHAT, max_tokens=4, **extra)
         assert field in str(e.value)
+
+
+def test_completions_logprobs_in_the_legacy_shape(served) -> None:
+    """`logprobs: N` on completions: parallel lists, rivals as {token: logprob}, offsets into the text."""
+    client, engine = served
+    reply = client.completions.create(model=engine.model_id, prompt="Once upon", max_tokens=6, temperature=0,
+                                      logprobs=2)
+    lp = reply.choices[0].logprobs
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == reply.usage.completion_tokens
+    assert all(len(top) <= 2 and max(top.values()) >= chosen - 1e-6 for top, chosen in zip(lp.top_logprobs,
+                                                                                          lp.token_logprobs))
+    assert lp.text_offset == [sum(len(t) for t in lp.tokens[:i]) for i in range(len(lp.tokens))]
+    streamed = list(client.completions.create(model=engine.model_id, prompt="Once upon", max_tokens=6, temperature=0,
+                                              logprobs=2, stream=True))
+    tokens = [t for c in streamed if c.choices and c.choices[0].logprobs for t in c.choices[0].logprobs.tokens]
+    assert tokens == lp.tokens
+    with pytest.raises(openai.BadRequestError):
+        client.completions.create(model=engine.model_id, prompt="x", max_tokens=2, logprobs=6)
