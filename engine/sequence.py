@@ -49,9 +49,9 @@ class Sequence:
         if not self.out:
             self.first_token_at = now
         self.last_token_at = now
-        self.out.append(token)
+        self.out.append(token)  # an EOS token stays in token_ids (it was generated) but never shows as text
         if logprob is not None:
-            self.logprobs.append(logprob)  # an EOS token stays in token_ids (it was generated) but never shows as text
+            self.logprobs.append(logprob)
         if token in eos_ids and not self.request.params.ignore_eos:
             self.finish_reason = "stop"
             return self.text.flush()

@@ -86,8 +86,9 @@ class _Check:
     rising_only: bool = False  # a rate alarms when it rises; a distribution when it moves either way
 
 
-def _rate(values: list) -> tuple[int, int]:
-    return int(np.sum(values)), len(values)
+def _rates(baseline: list, current: list) -> DriftTest:
+    """Two windows' hits (True for each request the rate counts) compared as rates."""
+    return rate_drift(int(np.sum(baseline)), len(baseline), int(np.sum(current)), len(current))
 
 
 CHECKS = (
@@ -95,12 +96,12 @@ CHECKS = (
     _Check("output_tokens", "PSI", lambda w: w.loc[~w["failed"], "output_tokens"].dropna().tolist(), numeric_drift),
     _Check("finish_reasons", "JS bits", lambda w: w["finish_reason"].dropna().tolist(), category_drift),
     _Check("refusal_rate", "rise", lambda w: [is_refusal(t) for t in w["output_text"].dropna()],
-           lambda b, c: rate_drift(*_rate(b), *_rate(c)), rising_only=True),
+           _rates, rising_only=True),
     _Check("json_failure_rate", "rise",
            lambda w: [parse_json_answer(t)[1] is not None for t in w["output_text"].dropna() if looks_like_json(t)],
-           lambda b, c: rate_drift(*_rate(b), *_rate(c)), rising_only=True),
+           _rates, rising_only=True),
     _Check("error_rate", "rise", lambda w: w["failed"].astype(bool).tolist(),
-           lambda b, c: rate_drift(*_rate(b), *_rate(c)), rising_only=True),
+           _rates, rising_only=True),
     _Check("topic", "JS bits", lambda w: [_WORD.findall(t.lower()) for t in w["input_text"].dropna()], word_drift),
 )
 

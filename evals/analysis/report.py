@@ -33,9 +33,9 @@ def per_example_values(store: Store, run_id: str, judges: list[dict[str, Any]], 
     with `pass_at`, each pass/fail scorer's `SCORER_pass@K` per example: the unbiased estimator over its n
     answers (examples with fewer than k are left out)."""
     rows = stored_values(store, run_id, DIMENSIONS)
-    for k in pass_at:
-        rows += [(e, h, labels, f"{scorer}_pass@{k}", pass_at_k(n, c, k))
-                 for e, h, labels, scorer, n, c in pass_counts(store, run_id) if n >= k]
+    counts = pass_counts(store, run_id) if pass_at else []
+    rows += [(e, h, labels, f"{scorer}_pass@{k}", pass_at_k(n, c, k))
+             for k in pass_at for e, h, labels, scorer, n, c in counts if n >= k]
     if len(judges) > 1:  # an ensemble: the median of the judges' overall scores, and how far apart they were
         overall_names = {f"{j['judge_id']}/overall" for j in judges}
         overall: dict[str, list] = defaultdict(list)  # example -> [holdout, labels, overall scores...]

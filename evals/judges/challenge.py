@@ -13,11 +13,12 @@ import numpy as np
 
 from evals.golden.dataset import Example, sha256_text
 from evals.judges.judge import Judge, position_consistency
-from evals.run.suite import SamplingConfig
+from evals.run.suite import PromptConfig, SamplingConfig
 from evals.run.work import Backend, Completion, WorkItem, model_identity
 from evals.stats.bootstrap import bootstrap_ci
 
 CHALLENGE_SAMPLING = SamplingConfig(temperature=0, max_tokens=256, seed=0)  # greedy: a replay, not a draw
+AS_SENT = PromptConfig()  # no system prompt, the input as the user message: the request as production sent it
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class ChallengeResult:
 
 def answer_all(backend: Backend, examples: Sequence[Example], sampling: SamplingConfig) -> dict[str, Completion]:
     """Each example's input, as the production request sent it, answered by `backend`."""
-    items = [WorkItem(ex, 0, _messages(ex), sampling.seed,
+    items = [WorkItem(ex, 0, AS_SENT.messages(ex), sampling.seed,
                       sha256_text(json.dumps([model_identity(backend), ex.input_sha256, sampling.model_dump()])))
              for ex in examples]
     return {c.item.example.id: c for group in backend.complete(items) for c in group}
@@ -59,8 +60,3 @@ def challenge(examples: Sequence[Example], baseline: dict[str, Completion], chal
                            ci.estimate if ci else nan, ci.low if ci else nan, ci.high if ci else nan,
                            position_consistency(verdicts))
 
-
-def _messages(example: Example) -> tuple[dict[str, str], ...]:
-    if isinstance(example.input, str):
-        return ({"role": "user", "content": example.input},)
-    return tuple(m.model_dump() for m in example.input)

@@ -45,7 +45,6 @@ def run_answers(store: Store, run_id: str) -> pd.DataFrame:
     return _with_content(frame.assign(input_text=frame.pop("input_messages").map(messages_text)), "input_text")
 
 
-
 def content_rows(frame: pd.DataFrame) -> int:
     """The rows holding captured content (a span's messages, not a run's stored answer), for the audit log."""
     return int(frame[list(frame.attrs[CONTENT])].notna().any(axis=1).sum())
