@@ -25,6 +25,13 @@ class EngineStats:
     kv_blocks_used: int
     kv_blocks_free: int
     preemptions_total: int
+    kv_blocks_cached: int = 0  # of the free blocks, those holding a cached prefix
+    prefix_cache_queries_total: int = 0  # prompt tokens admitted
+    prefix_cache_hits_total: int = 0  # of them, those found in the prefix cache
+
+    @property
+    def prefix_cache_hit_rate(self) -> float:
+        return self.prefix_cache_hits_total / max(self.prefix_cache_queries_total, 1)
 
     @property
     def kv_cache_usage(self) -> float:
@@ -86,7 +93,7 @@ class EngineCore:
             per_token = (now - started) / sum(c.end - c.start for c in plan.chunks)
             for i, chunk in enumerate(plan.chunks):
                 seq = chunk.seq
-                seq.num_computed = chunk.end
+                self.scheduler.computed(chunk)
                 seq.engine_s += per_token * (chunk.end - chunk.start)
                 if i in sampled:
                     delta = seq.append(*sampled[i], eos_ids=self.eos_ids, now=now)
@@ -113,7 +120,9 @@ class EngineCore:
         usage = self.blocks.usage()
         running = len(self.scheduler.running)
         return EngineStats(running=running, waiting=max(len(self._live) - running, 0), kv_blocks_used=usage.used,
-                           kv_blocks_free=usage.free, preemptions_total=self._preemptions)
+                           kv_blocks_free=usage.free, preemptions_total=self._preemptions,
+                           kv_blocks_cached=usage.cached, prefix_cache_queries_total=self.scheduler.prefix_queries,
+                           prefix_cache_hits_total=self.scheduler.prefix_hits)
 
     def _drain_inbox(self) -> None:
         while True:

@@ -16,6 +16,7 @@ import torch
 
 from engine.core import EngineCore, EngineStats
 from engine.errors import ContextLengthError, InvalidRequestError
+from engine.grammar import Grammars
 from engine.kv_blocks import BlockManager
 from engine.loader import LoadedModel, load_model
 from engine.model_runner import ModelRunner
@@ -58,7 +59,8 @@ class Engine:
         if n_blocks < 2:
             raise InvalidRequestError.for_field("kv_cache_tokens", f"must be at least 1, got {kv_cache_tokens}")
         blocks = BlockManager(n_blocks, BLOCK_SIZE)
-        runner = ModelRunner(self.model, loaded.device, n_blocks=n_blocks, block_size=BLOCK_SIZE)
+        self.grammars = Grammars(self.tokenizer, loaded.config.vocab_size)
+        runner = ModelRunner(self.model, loaded.device, self.grammars, n_blocks=n_blocks, block_size=BLOCK_SIZE)
         self.core = EngineCore(runner, blocks, self.tokenizer.eos_ids, max_running=max_batch_size,
                                token_budget=token_budget or max(512, max_batch_size),
                                on_finish=observer(telemetry, self.model_id, self.stats) if telemetry else None)
@@ -84,7 +86,8 @@ class Engine:
         s = self.stats()
         return {"requests.running": s.running, "requests.waiting": s.waiting, "kv_blocks.used": s.kv_blocks_used,
                 "kv_blocks.free": s.kv_blocks_free, "kv_cache.usage": s.kv_cache_usage,
-                "preemptions": s.preemptions_total}
+                "kv_blocks.cached": s.kv_blocks_cached, "preemptions": s.preemptions_total,
+                "prefix_cache.queries": s.prefix_cache_queries_total, "prefix_cache.hits": s.prefix_cache_hits_total}
 
     def render_prompt(self, request: GenerationRequest) -> str:
         if (request.prompt is None) == (request.messages is None):
@@ -144,9 +147,10 @@ class Engine:
                 f"prompt ({len(ids)} tokens) plus max_tokens ({max_new}) is {len(ids) + max_new} tokens; "
                 f"the KV cache holds {self.kv_cache_tokens}"
             )
+        matcher = None if p.json_schema is None else self.grammars.matcher(p.json_schema, "response_format")
         return Sequence(request=request, prompt_ids=ids, max_new_tokens=max_new,
                         generator=make_generator(p.seed, self.loaded.device),
-                        text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived, sink=sink)
+                        text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived, sink=sink, matcher=matcher)
 
     def generate(self, requests: Seq[GenerationRequest]) -> list[GenerationResult]:
         """Results in the order of `requests`."""

@@ -32,6 +32,7 @@ class GenerationRequest:
 class Usage:
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0  # of the prompt tokens, those found in the prefix cache
 
     @property
     def total_tokens(self) -> int:
@@ -73,3 +74,5 @@ class GenerationResult:
     trace_id: str | None = None  # the generation span's, when telemetry is on
     span_id: str | None = None
     logprobs: tuple[TokenLogprob, ...] | None = None  # one per generated token, when the request asked
+    prompt_logprobs: tuple[TokenLogprob, ...] | None = None  # one per prompt token after the first, when asked
+    prompt_token_ids: tuple[int, ...] = ()

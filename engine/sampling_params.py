@@ -24,6 +24,8 @@ class SamplingParams:
     stop: tuple[str, ...] = field(default=())
     ignore_eos: bool = False  # benchmarks: decode exactly max_tokens
     logprobs: int | None = None  # each sampled token's log probability and its `logprobs` likeliest rivals (0-20)
+    prompt_logprobs: int | None = None  # each prompt token's log probability (after the first) and its rivals
+    json_schema: str | None = None  # JSON text of a schema the output must match (engine.grammar enforces it)
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> InvalidRequestError:
@@ -43,9 +45,12 @@ class SamplingParams:
             raise bad("max_tokens", "must be an integer >= 1")
         if not isinstance(self.stop, tuple) or not all(isinstance(s, str) and s for s in self.stop):
             raise bad("stop", "must be a tuple of non-empty strings")
-        if self.logprobs is not None and (isinstance(self.logprobs, bool) or not isinstance(self.logprobs, int)
-                                          or not 0 <= self.logprobs <= MAX_TOP_LOGPROBS):
-            raise bad("logprobs", f"must be an integer from 0 to {MAX_TOP_LOGPROBS}")
+        for name in ("logprobs", "prompt_logprobs"):
+            k = getattr(self, name)
+            if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_TOP_LOGPROBS):
+                raise bad(name, f"must be an integer from 0 to {MAX_TOP_LOGPROBS}")
+        if self.json_schema is not None and not isinstance(self.json_schema, str):
+            raise bad("json_schema", "must be a JSON schema as JSON text")
 
     @property
     def greedy(self) -> bool:

@@ -7,6 +7,9 @@ sequence's tokens, oldest first, and admits waiting ones in arrival order while 
 the running limit and the free KV blocks allow; a long prompt is prefilled in chunks over several
 steps, interleaved with the others' decoding.
 
+A sequence admitted with nothing computed first takes back the cached blocks of its longest known
+prefix (engine.kv_blocks) and computes only the rest; each block it fills is keyed for the next.
+
 Out of blocks: a waiting sequence waits. A running one that needs a block preempts the newest
 running sequence, whose blocks are freed and which goes back to the front of the queue to be
 recomputed; the oldest always progresses, so the engine never deadlocks.
@@ -17,7 +20,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from engine.kv_blocks import BlockManager
+from engine.kv_blocks import ROOT_KEY, BlockManager, block_key
 from engine.sequence import Sequence
 
 
@@ -49,6 +52,8 @@ class Scheduler:
         self.token_budget = token_budget
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []  # in admission order: the last is preempted first
+        self.prefix_queries = 0  # prompt tokens of admitted requests, and of them those found cached
+        self.prefix_hits = 0
 
     def add(self, seq: Sequence) -> None:
         self.waiting.append(seq)
@@ -89,16 +94,41 @@ class Scheduler:
                 i += 1
         while self.waiting and len(self.running) < self.max_running and budget > 0:
             seq = self.waiting[0]
+            if seq.num_computed == 0 and seq.request.params.prompt_logprobs is None:  # scoring computes it all
+                self._take_cached_prefix(seq)
             n = min(seq.num_tokens - seq.num_computed, budget)
             if not self.blocks.grow(seq.blocks, seq.num_computed + n):
+                self.blocks.release(seq.blocks)  # its cached prefix goes back to the cache as it was
+                seq.num_computed = 0
                 break  # first come, first served: nothing overtakes the head of the queue
             self.running.append(self.waiting.popleft())
+            if not seq.out:
+                self.prefix_queries += len(seq.prompt_ids)
+                self.prefix_hits += seq.cached_tokens
             chunks.append(Chunk(seq, seq.num_computed, seq.num_computed + n))
             budget -= n
         return StepPlan(tuple(chunks), tuple(preempted))
 
+    def computed(self, chunk: Chunk) -> None:
+        """Record that `chunk` was computed, and key each block of its sequence that it filled."""
+        seq, size = chunk.seq, self.blocks.block_size
+        seq.num_computed = chunk.end
+        for j in range(len(seq.block_keys), chunk.end // size):
+            key = block_key(seq.block_keys[-1] if seq.block_keys else ROOT_KEY, seq.tokens(j * size, (j + 1) * size))
+            seq.block_keys.append(key)
+            self.blocks.keep(seq.blocks[j], key)
+
+    def _take_cached_prefix(self, seq: Sequence) -> None:
+        """Start `seq` on the cached blocks of its prefix; its last token is always computed (its logits
+        are what the step samples from)."""
+        seq.blocks = self.blocks.take_prefix(seq.tokens(0, seq.num_tokens - 1))
+        seq.num_computed = len(seq.blocks) * self.blocks.block_size
+        if not seq.out:
+            seq.cached_tokens = seq.num_computed
+
     def _preempt(self, seq: Sequence) -> None:
         self.blocks.release(seq.blocks)
+        seq.block_keys.clear()
         seq.num_computed = 0
         seq.preemptions += 1
         self.waiting.appendleft(seq)

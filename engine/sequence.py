@@ -24,6 +24,8 @@ class Sequence:
     out: list[int] = field(default_factory=list)
     num_computed: int = 0  # leading tokens whose keys and values are in the cache
     blocks: list[int] = field(default_factory=list)  # the block table
+    block_keys: list[bytes] = field(default_factory=list)  # the prefix-cache keys of its full computed blocks
+    cached_tokens: int = 0  # prompt tokens found in the prefix cache rather than computed
     finish_reason: FinishReason | None = None
     preemptions: int = 0
     error: str | None = None  # set when the engine failed while this sequence was live
@@ -33,6 +35,8 @@ class Sequence:
     engine_s: float = 0.0  # its share of step time: each step's time split by the tokens each sequence computed
     span_ids: Any = None  # telemetry's SpanIds of the generation span, once written
     logprobs: list[TokenLogprob] = field(default_factory=list)  # one per generated token, when asked
+    prompt_logprobs: list[TokenLogprob] = field(default_factory=list)  # of prompt tokens 1.., when asked
+    matcher: Any = None  # the llguidance matcher of a structured output (engine.grammar), following `out`
 
     @property
     def num_tokens(self) -> int:
@@ -50,6 +54,8 @@ class Sequence:
             self.first_token_at = now
         self.last_token_at = now
         self.out.append(token)  # an EOS token stays in token_ids (it was generated) but never shows as text
+        if self.matcher is not None:
+            self.matcher.consume_token(token)
         if logprob is not None:
             self.logprobs.append(logprob)
         if token in eos_ids and not self.request.params.ignore_eos:
@@ -67,7 +73,8 @@ class Sequence:
         return GenerationResult(
             request_id=self.request.request_id, text=self.text.text, token_ids=tuple(self.out),
             finish_reason=self.finish_reason or "length",
-            usage=Usage(prompt_tokens=len(self.prompt_ids), completion_tokens=len(self.out)),
+            usage=Usage(prompt_tokens=len(self.prompt_ids), completion_tokens=len(self.out),
+                        cached_tokens=self.cached_tokens),
             timings=Timings(queue_s=started - self.arrived,
                             time_to_first_token_s=max(self.first_token_at - self.arrived, 0.0),
                             total_s=max(self.last_token_at, started) - self.arrived,
@@ -75,4 +82,6 @@ class Sequence:
             trace_id=self.span_ids.trace_id if self.span_ids else None,
             span_id=self.span_ids.span_id if self.span_ids else None,
             logprobs=tuple(self.logprobs) if self.request.params.logprobs is not None else None,
+            prompt_logprobs=tuple(self.prompt_logprobs) if self.request.params.prompt_logprobs is not None else None,
+            prompt_token_ids=tuple(self.prompt_ids),
         )

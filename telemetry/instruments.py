@@ -17,7 +17,7 @@ TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1
 
 ERROR_CLASSES = ("api", "validation", "guardrail")  # separate counters: they page different people
 
-# An engine's state, read at collection time, keyed as SATURATION_GAUGES and "preemptions"
+# An engine's state, read at collection time, keyed as SATURATION_GAUGES and SATURATION_COUNTERS
 SaturationSource = Callable[[], Mapping[str, float]]
 
 SATURATION_GAUGES = (  # names chosen so that Prometheus sees goldgate_engine_requests_running and so on
@@ -25,7 +25,13 @@ SATURATION_GAUGES = (  # names chosen so that Prometheus sees goldgate_engine_re
     ("requests.waiting", "{request}", "Requests waiting to be scheduled"),
     ("kv_blocks.used", "{block}", "KV cache blocks held by requests"),
     ("kv_blocks.free", "{block}", "KV cache blocks free"),
+    ("kv_blocks.cached", "{block}", "Free KV cache blocks still holding a prefix a request can reuse"),
     ("kv_cache.usage", "1", "Share of KV cache blocks in use"),
+)
+SATURATION_COUNTERS = (  # the prefix cache's hit rate is rate(..._hits_total) / rate(..._queries_total)
+    ("preemptions", "{preemption}", "Requests preempted for KV blocks and recomputed"),
+    ("prefix_cache.queries", "{token}", "Prompt tokens of admitted requests, looked up in the prefix cache"),
+    ("prefix_cache.hits", "{token}", "Prompt tokens found in the prefix cache instead of computed"),
 )
 
 
@@ -53,8 +59,9 @@ class Instruments:
         for key, unit, description in SATURATION_GAUGES:
             meter.create_observable_gauge(f"goldgate.engine.{key}", callbacks=[self._observer(key)], unit=unit,
                                           description=description)
-        meter.create_observable_counter("goldgate.engine.preemptions", callbacks=[self._observer("preemptions")],
-                                        unit="{preemption}", description="Requests preempted for KV blocks and recomputed")
+        for key, unit, description in SATURATION_COUNTERS:
+            meter.create_observable_counter(f"goldgate.engine.{key}", callbacks=[self._observer(key)], unit=unit,
+                                            description=description)
 
     def watch_saturation(self, model: str, source: SaturationSource) -> None:
         """Report `source` as the saturation instruments of `model` from now on."""

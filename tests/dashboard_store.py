@@ -23,7 +23,8 @@ def grader(body: dict, call: int) -> Reply:
     """Grades by the answer's length, so the same answer always gets the same grade."""
     answer = re.search(r"Candidate answer: (.*)\n\nGrade", body["messages"][1]["content"], re.DOTALL).group(1)
     correct = len(answer) % 3 != 0
-    return Reply([f'judged", "scores": {{"correct": {int(correct)}, "on_topic": 1}}, "overall": {int(correct)}}}'])
+    scores = f'"scores": {{"correct": {int(correct)}, "on_topic": 1}}, "overall": {int(correct)}'
+    return Reply([f'{{"rationale": "judged", {scores}}}'])
 
 
 SLOS = {"slos": [{"name": "availability", "kind": "availability", "target": 0.995},

@@ -27,7 +27,8 @@ def app_in_thread(engine: AsyncEngine, telemetry: Telemetry, **app_options: Any)
     yields the base URL."""
     engine.start()
     sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(engine, telemetry, **app_options), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, telemetry, **app_options), log_level="warning",
+                                           log_config=None))  # no handlers bound to a test's captured stderr
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -1,6 +1,7 @@
 """The engine's four golden signals from the span table: latency (time to first token, time per output
 token, total: p50/p95/p99 and histograms; the decode rate's histogram), traffic (requests and tokens per second), errors in their
-three classes, and saturation (queue depth and KV cache use over time); by model and by run."""
+three classes, and saturation (queue depth, KV cache use and the prefix cache's hit rate over time); by
+model and by run."""
 
 from __future__ import annotations
 
@@ -59,3 +60,6 @@ if runs is not None:
         cols[1].altair_chart(base.mark_area(opacity=0.6).encode(
             y=alt.Y("kv_cache_usage:Q", title="KV cache in use", scale=alt.Scale(domain=[0, 1]))),
             width="stretch")
+        st.altair_chart(base.mark_line(point=True).encode(
+            y=alt.Y("prefix_cache_hit_rate:Q", title="prefix cache hits (share of prompt tokens)",
+                    scale=alt.Scale(domain=[0, 1]))), width="stretch")

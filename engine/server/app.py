@@ -19,7 +19,7 @@ from engine.async_engine import AsyncEngine, EngineFailedError, QueueFullError, 
 from engine.errors import InvalidRequestError
 from engine.request import GenerationRequest, GenerationResult
 from engine.sampling_params import SamplingParams
-from engine.server import responses
+from engine.server import responses, tools
 from engine.server.defaults import MAX_BODY_BYTES
 from engine.server.errors import error_response, http_error, validation_error
 from engine.server.limits import BodyLimitMiddleware
@@ -83,17 +83,20 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
 
     @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
     async def chat(body: ChatCompletionRequest, request: Request) -> Response:
-        messages = tuple(m.model_dump(exclude_none=True) for m in body.messages)
-        return await _respond("chat", body, request, messages=messages, max_tokens=body.requested_max_tokens(),
+        use = tools.plan(body)
+        return await _respond("chat", body, request, messages=use.messages, max_tokens=body.requested_max_tokens(),
                               chat={"add_generation_prompt": body.add_generation_prompt,
-                                    "continue_final_message": body.continue_final_message})
+                                    "continue_final_message": body.continue_final_message}, tool_use=use)
 
     @app.post("/v1/completions", dependencies=[Depends(authorized)])
     async def completions(body: CompletionRequest, request: Request) -> Response:
-        return await _respond("text", body, request, prompt=body.prompt_text(), max_tokens=body.max_tokens)
+        echo = responses.Echo(body.prompt_text(), generated=body.max_tokens > 0) if body.echo else None
+        return await _respond("text", body, request, prompt=body.prompt_text(), max_tokens=body.requested_max_tokens(),
+                              echo=echo)
 
     async def _respond(kind: responses.Kind, body: SamplingFields, request: Request, *, max_tokens: int | None,
-                       prompt: str | None = None, messages: tuple | None = None, chat: dict | None = None) -> Response:
+                       prompt: str | None = None, messages: tuple | None = None, chat: dict | None = None,
+                       echo: responses.Echo | None = None, tool_use: tools.ToolUse | None = None) -> Response:
         attribution = request_attribution(body.metadata, body.user, request.headers, salt)
         request.state.server_span.set_attributes(attribution)
         if body.model != model:
@@ -102,7 +105,9 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
         try:
             params = SamplingParams(temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
                                     stop=body.stop_tuple(), max_tokens=max_tokens or engine.engine.context_window,
-                                    logprobs=body.requested_logprobs())
+                                    logprobs=body.requested_logprobs(),
+                                    json_schema=tool_use and tool_use.json_schema or body.requested_json_schema(),
+                                    prompt_logprobs=body.requested_prompt_logprobs())
             stream = await engine.submit_off_loop(
                 GenerationRequest(prompt=prompt, messages=messages, **(chat or {}), params=params,
                                   stream=body.stream,
@@ -118,24 +123,39 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
         response_id = stream.seq.request.request_id
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
-            return StreamingResponse(_events(kind, stream, response_id, include_usage), media_type="text/event-stream")
+            return StreamingResponse(_events(kind, stream, response_id, include_usage, tool_use),
+                                     media_type="text/event-stream")
         try:
             result = await _unless_gone(request, stream)
         except EngineFailedError as e:
             return error_response(500, str(e), kind="server_error")
         if result is None:  # the client hung up; nobody reads an answer
             return Response(status_code=499)
-        return JSONResponse(responses.completion(kind, result, response_id, int(time.time()), model, token_text))
+        return JSONResponse(responses.completion(kind, result, response_id, int(time.time()), model, token_text, echo,
+                                                 tool_use))
 
-    async def _events(kind: responses.Kind, stream: RequestStream, response_id: str,
-                      include_usage: bool) -> AsyncIterator[str]:
+    async def _events(kind: responses.Kind, stream: RequestStream, response_id: str, include_usage: bool,
+                      tool_use: tools.ToolUse | None) -> AsyncIterator[str]:
+        """The answer as server-sent events; a reply read for tool calls is sent whole at its end (its text
+        is content or calls only once it is all there)."""
         created_at = int(time.time())
+        held = tool_use is not None and tool_use.reads_calls
         envelope = (kind, response_id, created_at, model)
         offset = 0  # characters streamed so far: where the next tokens' text starts (completions' text_offset)
         if kind == "chat":
             yield responses.sse(responses.chunk(*envelope, role=True))
         try:
             async for piece in stream:
+                if held:
+                    if piece.result is not None:
+                        content, calls = tools.read_reply(tool_use, piece.result.text)
+                        yield responses.sse(responses.chunk(*envelope, text=content, tool_calls=calls))
+                        yield responses.sse(responses.chunk(*envelope, finish_reason=responses.finish_reason(
+                            piece.result, calls)))
+                        if include_usage:
+                            yield responses.sse(responses.usage_chunk(kind, piece.result, response_id, created_at,
+                                                                      model))
+                    continue
                 if piece.text or piece.logprobs:
                     logprobs = responses.logprobs_of(kind, piece.logprobs, token_text, offset) if piece.logprobs \
                         else None

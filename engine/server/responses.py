@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Callable, Literal, Sequence
 
 from engine.request import GenerationResult, TokenLogprob
+from engine.server.tools import ToolUse, read_reply
 
 Kind = Literal["chat", "text"]
 
 
-def usage(result: GenerationResult) -> dict[str, int]:
+def usage(result: GenerationResult) -> dict[str, Any]:
     u = result.usage
-    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.total_tokens}
+    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": u.cached_tokens}}
 
 
 def _envelope(kind: Kind, chunk: bool, response_id: str, created: int, model: str) -> dict[str, Any]:
@@ -54,24 +57,59 @@ def logprobs_of(kind: Kind, entries: Sequence[TokenLogprob], text: TokenText, of
     return logprobs_content(entries, text) if kind == "chat" else text_logprobs(entries, text, offset)
 
 
+@dataclass(frozen=True)
+class Echo:
+    """A completion asked with `echo`: its prompt comes back first; with max_tokens 0, alone (the one token
+    the engine generated to score it is dropped)."""
+
+    prompt: str
+    generated: bool
+
+
 def completion(kind: Kind, result: GenerationResult, response_id: str, created: int, model: str,
-               token_text: TokenText | None = None) -> dict[str, Any]:
+               token_text: TokenText | None = None, echo: Echo | None = None,
+               tool_use: ToolUse | None = None) -> dict[str, Any]:
     choice: dict[str, Any] = {"index": 0, "finish_reason": result.finish_reason, "logprobs": None}
+    answer = result.text if echo is None or echo.generated else ""
+    generated = result.logprobs if echo is None or echo.generated else ()
     if result.logprobs is not None and token_text is not None:
-        choice["logprobs"] = logprobs_of(kind, result.logprobs, token_text)
+        choice["logprobs"] = logprobs_of(kind, generated, token_text, len(echo.prompt) if echo else 0)
+        if echo is not None:
+            prompt = echoed_logprobs(result, token_text)
+            choice["logprobs"] = {k: prompt[k] + choice["logprobs"][k] for k in prompt}
     if kind == "chat":
-        choice["message"] = {"role": "assistant", "content": result.text}
+        content, calls = read_reply(tool_use, answer) if tool_use else (answer, [])
+        choice["message"] = {"role": "assistant", "content": content} | ({"tool_calls": calls} if calls else {})
+        choice["finish_reason"] = finish_reason(result, calls)
     else:
-        choice["text"] = result.text
-    return {**_envelope(kind, False, response_id, created, model), "choices": [choice], "usage": usage(result)}
+        choice["text"] = (echo.prompt if echo else "") + answer
+    body = {**_envelope(kind, False, response_id, created, model), "choices": [choice], "usage": usage(result)}
+    if echo is not None and not echo.generated:
+        body["usage"] |= {"completion_tokens": 0, "total_tokens": result.usage.prompt_tokens}
+    return body
+
+
+def echoed_logprobs(result: GenerationResult, text: TokenText) -> dict[str, list]:
+    """The legacy shape's lists for an echoed prompt: its first token has no log probability (nothing
+    comes before it), each later one its own under the model and its rivals."""
+    first = text(result.prompt_token_ids[0])
+    rest = text_logprobs(result.prompt_logprobs or (), text, len(first))
+    return {"tokens": [first, *rest["tokens"]], "token_logprobs": [None, *rest["token_logprobs"]],
+            "top_logprobs": [None, *rest["top_logprobs"]], "text_offset": [0, *rest["text_offset"]]}
+
+
+def finish_reason(result: GenerationResult, calls: Sequence[dict[str, Any]]) -> str:
+    return "tool_calls" if calls and result.finish_reason == "stop" else result.finish_reason
 
 
 def chunk(kind: Kind, response_id: str, created: int, model: str, *, text: str | None = None, role: bool = False,
-          finish_reason: str | None = None, logprobs: dict[str, Any] | None = None) -> dict[str, Any]:
+          finish_reason: str | None = None, logprobs: dict[str, Any] | None = None,
+          tool_calls: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": logprobs}
     if kind == "chat":
         choice["delta"] = ({"role": "assistant", "content": ""} if role else {}) | (
-            {"content": text} if text is not None else {})
+            {"content": text} if text is not None else {}) | (
+            {"tool_calls": [{"index": i, **c} for i, c in enumerate(tool_calls)]} if tool_calls else {})
     else:
         choice["text"] = text or ""
     return {**_envelope(kind, True, response_id, created, model), "choices": [choice]}

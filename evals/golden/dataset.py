@@ -33,6 +33,14 @@ class Passage(BaseModel):
     text: str = Field(min_length=1)
 
 
+class ExpectedCall(BaseModel):
+    """A tool call a right answer makes: the function, and its arguments (left out: any arguments)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1)
+    arguments: dict[str, Any] | None = None
+
+
 def valid_pattern(v: str | None) -> str | None:
     """A pydantic check: `v` compiles as a regular expression (else a message naming the problem)."""
     if v is not None:
@@ -57,6 +65,7 @@ class Expected(BaseModel):
     should_refuse: bool | None = None
     tests: str | None = None  # Python statements that raise unless the answer's code is right (run sandboxed)
     relevant: tuple[str, ...] = ()  # ids of the passages that answer the question (retrieved or not)
+    tool_calls: tuple[ExpectedCall, ...] | None = None  # the calls an agent's right trajectory makes, in order
 
     _compiles = field_validator("pattern")(valid_pattern)
 
@@ -180,6 +189,13 @@ def _parse_line(path: Path, number: int, line: str) -> Example:
         return Example.model_validate(raw)
     except ValidationError as e:
         raise EvalInputError.from_validation(e, file=path, line=number) from None
+
+
+def question_text(example: Example) -> str:
+    """What the example asks: its input, or its last user message."""
+    if isinstance(example.input, str):
+        return example.input
+    return next(m.content for m in reversed(example.input) if m.role == "user")
 
 
 def is_holdout(example_id: str, fraction: float, salt: str = "") -> bool:

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from evals.golden.dataset import Example, sha256_text
+from evals.golden.dataset import Example, question_text, sha256_text
 from evals.judges.parse import Verdict, parse_pairwise, parse_pointwise
 from evals.judges.spec import JudgePrompt
 from evals.run.cache import cached_completions, fresh_generations
@@ -18,13 +18,7 @@ from evals.scorers.base import Score
 from evals.store.results import store_generations
 from evals.store.store import Store
 
-JUDGE_SAMPLING = SamplingConfig(temperature=0, max_tokens=160, seed=0)
-
-
-def question_text(example: Example) -> str:
-    if isinstance(example.input, str):
-        return example.input
-    return next(m.content for m in reversed(example.input) if m.role == "user")
+JUDGE_SAMPLING = SamplingConfig(temperature=0, max_tokens=256, seed=0)  # room for the reply schema's longest
 
 
 def context_text(example: Example) -> str | None:
@@ -63,9 +57,11 @@ class Judge:
         return example.expected.answer if self.with_reference else None
 
     def _item(self, example: Example, messages: tuple[dict[str, str], ...], *candidates: str) -> WorkItem:
+        schema = json.dumps(self.prompt.spec.reply_schema())
         key = sha256_text(json.dumps([model_identity(self.backend), self.prompt.sha256, example.input_sha256,
-                                      sha256_text(json.dumps(candidates)), self.with_reference]))
-        return WorkItem(example, 0, messages, JUDGE_SAMPLING.seed, key, prefix=self.prompt.spec.reply_prefix)
+                                      sha256_text(json.dumps(candidates)), self.with_reference, schema]))
+        return WorkItem(example, 0, messages, JUDGE_SAMPLING.seed, key, prefix=self.prompt.spec.reply_prefix,
+                        json_schema=schema)
 
     def _complete(self, items: Sequence[WorkItem]) -> list[Completion]:
         """Completions in the order of `items`, from the cache where the store has them."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from evals.errors import EvalInputError
 
+RATIONALE_MAX_CHARS = 200  # with the keys and scores, under the judge's 256 tokens even at a token a character
 _JINJA = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
 
 
@@ -44,7 +45,7 @@ class JudgeSpec(BaseModel):
     overall: Scale | None = None
     system: str
     template: str
-    reply_prefix: str = ""  # written as the start of the judge's reply; small models then keep to the format
+    reply_prefix: str = ""  # the start of the reply, written for an endpoint without structured outputs
 
     @model_validator(mode="after")
     def _scales_match_mode(self) -> "JudgeSpec":
@@ -55,12 +56,32 @@ class JudgeSpec(BaseModel):
         _JINJA.from_string(self.template)
         return self
 
+    def reply_schema(self) -> dict:
+        """The JSON schema of a reply, asked of the backend as a structured output so that every reply
+        parses: the rationale first (the judge reasons before it scores), bounded so that the whole object
+        fits in the judge's max_tokens; then each score an integer on its scale, or the winner."""
+        rationale = {"type": "string", "maxLength": RATIONALE_MAX_CHARS}
+        if self.mode == "pairwise":
+            verdict = {"winner": {"enum": ["A", "B", "tie"]}}
+        else:
+            verdict = {"scores": _object({name: _integer(s) for name, s in self.dimensions.items()}),
+                       "overall": _integer(self.overall)}
+        return _object({"rationale": rationale, **verdict})
+
     def scale(self, dimension: str) -> Scale:
         return self.overall if dimension == "overall" else self.dimensions[dimension]
 
     def render(self, **fields: str | None) -> tuple[dict[str, str], ...]:
         return ({"role": "system", "content": self.system},
                 {"role": "user", "content": _JINJA.from_string(self.template).render(**fields)})
+
+
+def _integer(scale: Scale) -> dict:
+    return {"type": "integer", "minimum": scale.min, "maximum": scale.max}
+
+
+def _object(properties: dict[str, dict]) -> dict:
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
 @dataclass(frozen=True)

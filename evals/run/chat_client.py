@@ -66,6 +66,16 @@ class ChatClient:
         finally:
             response.release_conn()
 
+    def complete(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A whole text completion (`POST /completions`), parsed."""
+        response = self._request("POST", "/completions", json.dumps(body).encode(), None)
+        try:
+            return json.loads(response.read())
+        except ValueError:
+            raise EndpointError("a completion that is not JSON") from None
+        finally:
+            response.release_conn()
+
     def list_models(self, timeout_s: float) -> None:
         """`GET /models`: raises unless the endpoint answers it with success."""
         response = self._request("GET", "/models", None, None, timeout_s)

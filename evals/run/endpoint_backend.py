@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -10,10 +11,14 @@ from typing import Iterator, Sequence
 
 import urllib3
 
+from engine.tool_calls import Call, block
+
 from evals.run.chat_client import ChatClient, EndpointError, EndpointStatusError
+from evals.run.loglik import loglik
 from evals.run.replicas import Replica, ReplicaPool
 from evals.run.suite import EndpointConfig, SamplingConfig
 from evals.run.work import Completion, WorkItem
+from evals.scorers.choice_loglik import Continuation, Loglik
 from evals.tracing.client import ClientAnswer, ClientRequest, ClientTracing
 from telemetry import Telemetry
 
@@ -22,6 +27,16 @@ from telemetry import Telemetry
 FAILURES = (EndpointError, urllib3.exceptions.HTTPError, TimeoutError, ConnectionError)
 BACKOFF_S, BACKOFF_CAP_S = 0.25, 4.0  # before a retry on a replica this request already failed on
 HEALTH_TIMEOUT_S = 2.0
+
+
+def _as_block(call: dict[str, str]) -> str:
+    """A call the endpoint made, written as the `<tool_call>` block the trajectory scorers read (arguments
+    that are not JSON stay text, and the block is then no call they count)."""
+    try:
+        arguments = json.loads(call["arguments"] or "{}")
+    except ValueError:
+        arguments = call["arguments"]
+    return block(Call(call["name"], arguments))
 
 
 class EndpointBackend:
@@ -36,6 +51,7 @@ class EndpointBackend:
                  telemetry: Telemetry | None = None, *, api_key: str = "") -> None:
         self.sampling, self.concurrency, self.timeout_s, self.telemetry = sampling, concurrency, timeout_s, telemetry
         self.model_id, self.endpoint, self.max_retries = config.model, ",".join(config.url), config.max_retries
+        self.structured_outputs = config.structured_outputs
         self.replicas = ReplicaPool(
             [Replica(url, ChatClient(url, api_key=api_key or "unused", timeout_s=timeout_s, connections=concurrency))
              for url in config.url], self._healthy, config.fail_after_s)
@@ -88,6 +104,19 @@ class EndpointBackend:
             return completion, replica.url
         return Completion(item, error=error), replica.url
 
+    def _loglik(self, replica: Replica, continuation: Continuation) -> Loglik:
+        """A continuation scored through completions with `echo` and `logprobs`, as lm-evaluation-harness asks
+        (one token generated, for servers that refuse max_tokens 0; its offset leaves it out)."""
+        body = {"model": self.model_id, "prompt": continuation.context + continuation.text, "max_tokens": 1,
+                "temperature": 0, "echo": True, "logprobs": 0}
+        logprobs = (replica.client.complete(body)["choices"][0].get("logprobs") or {})
+        if "text_offset" not in logprobs or "token_logprobs" not in logprobs:
+            raise EndpointError("the endpoint's completions gave no echoed logprobs (text_offset, token_logprobs)")
+        try:
+            return loglik(continuation, logprobs["text_offset"], logprobs["token_logprobs"])
+        except ValueError as e:
+            raise EndpointError(str(e)) from None
+
     @staticmethod
     def _transient(e: Exception) -> bool:
         """A failure of the replica rather than of the request (the statuses OpenAI's own SDK retries)."""
@@ -110,23 +139,38 @@ class EndpointBackend:
                 "max_tokens": s.max_tokens, "stream": True, "stream_options": {"include_usage": True}}
         body |= {"seed": item.seed} if item.seed is not None else {}
         body |= ({"stop": list(s.stop)} if s.stop else {}) | ({"top_k": s.top_k} if s.top_k else {})
-        if item.prefix:  # continue a started reply, as vLLM's servers and goldgate's own accept it
-            body["messages"].append({"role": "assistant", "content": item.prefix})
+        if item.json_schema and self.structured_outputs:
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "reply", "schema": json.loads(item.json_schema), "strict": True}}
+        if started := item.reply_start(self.structured_outputs):  # as vLLM's servers and goldgate's own accept it
+            body["messages"].append({"role": "assistant", "content": started})
             body |= {"continue_final_message": True, "add_generation_prompt": False}
-        parts, first, finish, usage = [item.prefix], None, None, None
+        if item.tools:
+            choice = item.tool_choice
+            body |= {"tools": list(item.tools), "tool_choice": choice if choice in ("auto", "required") else
+                     {"type": "function", "function": {"name": choice}}}
+        parts, first, finish, usage, calls = [started], None, None, None, {}
         for chunk in replica.client.stream(body, {"traceparent": traceparent} if traceparent else None):
             if time.perf_counter() - start > self.timeout_s:
                 raise TimeoutError(f"no complete answer within {self.timeout_s:g} s")
             usage = chunk.get("usage") or usage
             for choice in chunk.get("choices") or ():
-                if content := (choice.get("delta") or {}).get("content"):
+                delta = choice.get("delta") or {}
+                if content := delta.get("content"):
                     first = first or time.perf_counter()
                     parts.append(content)
+                for piece in delta.get("tool_calls") or ():  # a call's name, then its arguments in pieces
+                    first = first or time.perf_counter()
+                    call = calls.setdefault(piece.get("index", 0), {"name": "", "arguments": ""})
+                    for key in ("name", "arguments"):
+                        call[key] += (piece.get("function") or {}).get(key) or ""
                 finish = choice.get("finish_reason") or finish
         if finish is None:  # the connection closed mid-answer, where a body's end is the connection's
             raise ConnectionError("the stream ended before the answer did (no finish reason)")
+        logliks = tuple(self._loglik(replica, c) for c in item.continuations) if item.continuations else None
         end = time.perf_counter()
-        return Completion(item, output="".join(parts), finish_reason=finish,
+        output = "\n".join(filter(None, ["".join(parts), *(_as_block(calls[i]) for i in sorted(calls))]))
+        return Completion(item, output=output, logliks=logliks, finish_reason=finish,
                           prompt_tokens=usage.get("prompt_tokens") if usage else None,
                           completion_tokens=usage.get("completion_tokens") if usage else None,
                           cached_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens") if usage else None,

@@ -19,6 +19,7 @@ from evals.run.costs import completion_cost
 from evals.run.suite import Suite
 from evals.run.work import Backend, Completion, WorkItem, model_identity
 from evals.scorers import Scorer
+from evals.scorers.choice_loglik import continuations
 from evals.store.results import write_batch
 from evals.store.store import Store
 from evals.tracing.run import RunTracing
@@ -60,7 +61,10 @@ def work_items(target: RunTarget, done: set[tuple[str, int]]) -> Iterator[WorkIt
             if (ex.id, epoch) in done:
                 continue
             seed = None if suite.sampling.seed is None else suite.sampling.seed + epoch
-            yield WorkItem(ex, epoch, suite.prompt.messages(ex), seed, cache_key(target.backend, suite, ex, seed))
+            scored = continuations(ex) if any(s.needs_logliks and s.applies_to(ex) for s in target.scorers) else ()
+            key = None if scored else cache_key(target.backend, suite, ex, seed)  # the cache keeps answers only
+            yield WorkItem(ex, epoch, suite.prompt.messages(ex), seed, key, continuations=scored,
+                           tools=suite.prompt.tool_dicts(), tool_choice=suite.prompt.tool_choice)
 
 
 def execute(store: Store, target: RunTarget, on_progress: Progress | None = None) -> None:
@@ -115,9 +119,10 @@ def _rows(target: RunTarget, group: list[Completion]) -> tuple[list, list, list,
         ex, epoch = c.item.example, c.item.epoch
         if c.error is None:
             for scorer in target.scorers:
-                if scorer.applies_to(ex):
+                if scorer.applies_to(ex) and (c.logliks is not None or not scorer.needs_logliks):
                     started = time.time_ns()
-                    s = scorer.score_example(c.output, ex)
+                    s = scorer.score_logliks(c.logliks, ex.expected) if scorer.needs_logliks \
+                        else scorer.score_example(c.output, ex)
                     scores.append({"run_id": target.run_id, "example_id": ex.id, "epoch": epoch,
                                    "scorer": scorer.name, "value": s.value, "explanation": s.explanation})
                     if tracing is not None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import jsonschema
 
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -39,6 +41,8 @@ class EndpointConfig(_Strict):
     api_key_env: str | None = None
     max_retries: int = Field(default=4, ge=0)  # attempts after the first, on another replica where there is one
     fail_after_s: float = Field(default=30.0, gt=0)  # every replica out of rotation this long stops the run
+    # whether it takes `response_format: json_schema`; a judge on one that does not starts its reply instead
+    structured_outputs: bool = True
 
     @field_validator("url", mode="before")
     @classmethod
@@ -79,11 +83,48 @@ class SamplingConfig(_Strict):
         return self.temperature == 0 or self.seed is not None
 
 
+class FunctionSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] = {"type": "object"}  # the JSON schema of its arguments
+
+    @field_validator("parameters")
+    @classmethod
+    def _a_schema(cls, v: dict[str, Any]) -> dict[str, Any]:
+        try:
+            jsonschema.validators.validator_for(v).check_schema(v)
+        except jsonschema.SchemaError as e:
+            raise ValueError(f"not a valid JSON schema: {e.message}") from None
+        return v
+
+
+class ToolSpec(_Strict):
+    """A function the model may call, in OpenAI's shape."""
+
+    type: Literal["function"] = "function"
+    function: FunctionSpec
+
+
 class PromptConfig(_Strict):
-    """How an example's input becomes chat messages; its SHA goes into the run record."""
+    """How an example's input becomes chat messages, with the tools it may call; its SHA goes into the run
+    record."""
 
     system: str | None = None
     user: str = "{{ input }}"
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str = "auto"  # "auto", "required" (a call, of any of the tools) or one tool's name
+
+    @model_validator(mode="after")
+    def _choice_among_tools(self) -> "PromptConfig":
+        names = {t.function.name for t in self.tools}
+        if self.tool_choice not in ("auto", "required") and self.tool_choice not in names:
+            raise ValueError(f"tool_choice: 'auto', 'required' or one of the tools' names; got {self.tool_choice!r}")
+        if self.tool_choice == "required" and not names:
+            raise ValueError("tool_choice 'required' needs tools")
+        return self
+
+    def tool_dicts(self) -> tuple[dict[str, Any], ...]:
+        return tuple(t.model_dump(mode="json", exclude_none=True) for t in self.tools)
 
     @field_validator("user")
     @classmethod
@@ -96,7 +137,9 @@ class PromptConfig(_Strict):
 
     @property
     def sha256(self) -> str:
-        return sha256_text(json.dumps(self.model_dump(), sort_keys=True))
+        """Of what it says; a prompt without tools hashes as it did before prompts had them."""
+        fields = self.model_dump(mode="json", exclude=None if self.tools else {"tools", "tool_choice"})
+        return sha256_text(json.dumps(fields, sort_keys=True))
 
     def messages(self, example: Example) -> tuple[dict[str, str], ...]:
         if isinstance(example.input, str):

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Protocol, Sequence
 from engine import SamplingParams
 from evals.golden.dataset import Example
 from evals.run.suite import SamplingConfig
+from evals.scorers.choice_loglik import Continuation, Loglik
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,17 @@ class WorkItem:
     seed: int | None  # the suite's seed plus the epoch, so epochs of a sampled run differ
     cache_key: str | None  # None when the answer is not deterministic and must not be reused
     prefix: str = ""  # the start of the reply, written for the model (a judge's `{"rationale": "`)
+    json_schema: str | None = None  # JSON text of a schema the reply must match (a judge's); `prefix` is the
+    # fallback for an endpoint without structured outputs
+    continuations: tuple[Continuation, ...] = ()  # whose log-likelihoods to score as well (the choices)
+    tools: tuple[dict[str, Any], ...] = ()  # functions the reply may call (OpenAI's shape); its calls come back
+    tool_choice: str = "auto"  # as `<tool_call>` blocks in the output (engine.tool_calls)
     traceparent: str | None = None  # the span the generation's span hangs under (an eval example's)
     span_attributes: tuple[tuple[str, Any], ...] = ()  # for the generation span (the run and example ids)
+
+    def reply_start(self, structured_outputs: bool) -> str:
+        """What the reply starts with, written for the model: nothing where the schema is enforced."""
+        return "" if structured_outputs and self.json_schema else self.prefix
 
     def placed(self, traceparent: str, span_attributes: tuple[tuple[str, Any], ...]) -> "WorkItem":
         """This item, its generation's span to hang under `traceparent` with `span_attributes`."""
@@ -43,6 +53,7 @@ class Completion:
     engine_s: float | None = None  # the engine's step time spent on it (what an hourly price bills)
     trace_id: str | None = None  # the generation span's, when telemetry is on
     span_id: str | None = None
+    logliks: tuple[Loglik, ...] | None = None  # of the item's continuations, in order
 
 
 class Backend(Protocol):
@@ -58,6 +69,6 @@ def model_identity(backend: Backend) -> str:
     return backend.model_digest or f"{backend.endpoint}#{backend.model_id}"
 
 
-def sampling_params(sampling: SamplingConfig, seed: int | None) -> SamplingParams:
+def sampling_params(sampling: SamplingConfig, seed: int | None, json_schema: str | None = None) -> SamplingParams:
     return SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k,
-                          seed=seed, max_tokens=sampling.max_tokens, stop=sampling.stop)
+                          seed=seed, max_tokens=sampling.max_tokens, stop=sampling.stop, json_schema=json_schema)

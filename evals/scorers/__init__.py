@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from evals.errors import EvalInputError
 from evals.scorers.base import Score, Scorer
+from evals.scorers.choice_loglik import ChoiceLoglik, ChoiceLoglikNorm
 from evals.scorers.code_tests import CodeTests
 from evals.scorers.contains_all import ContainsAll
 from evals.scorers.contains_any import ContainsAny
@@ -23,10 +24,12 @@ from evals.scorers.regex import Regex
 from evals.scorers.rouge import Rouge1, Rouge2, RougeLcs
 from evals.scorers.rouge_l import RougeL
 from evals.scorers.token_f1 import TokenF1
+from evals.scorers.trajectory import ToolCallArguments, ToolCallsAnyOrder, ToolCallsExact, ToolCallsInOrder
 
 SCORERS: dict[str, type[Scorer]] = {s.name: s for s in (
     ExactMatch, TokenF1, ContainsAny, ContainsAll, MustNotContain, Regex, JsonValid, JsonSchema, Numeric,
-    MultipleChoice, RougeL, Rouge1, Rouge2, RougeLcs, Refusal, CodeTests, ContextPrecision, ContextRecall, Citations,
+    MultipleChoice, ChoiceLoglik, ChoiceLoglikNorm, RougeL, Rouge1, Rouge2, RougeLcs, Refusal, CodeTests,
+    ContextPrecision, ContextRecall, Citations, ToolCallsExact, ToolCallsInOrder, ToolCallsAnyOrder, ToolCallArguments,
 )}
 
 

@@ -21,6 +21,7 @@ class Scorer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: ClassVar[str]
+    needs_logliks: ClassVar[bool] = False  # scores the backend's log-likelihoods of the choices, not an answer
 
     def applies(self, expected: Expected) -> bool:
         """False for examples whose expected answer lacks what this scorer needs (they get no score, not 0)."""

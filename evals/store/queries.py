@@ -9,10 +9,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from evals.store.spans import attribute_sql
 from evals.store.summary import metric_struct
 
 _METRIC = metric_struct()  # the stored summary's metric rows, as its model declares them, for from_json
 GENERATION = "kind = 'INTERNAL' AND input_tokens IS NOT NULL"  # an engine's generation span
+CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
 Con = duckdb.DuckDBPyConnection
 
 
@@ -167,7 +169,8 @@ def decode_rate_histogram(con: Con, model: str | None, run_id: str | None, bins:
 
 
 def traffic(con: Con, model: str | None, run_id: str | None) -> pd.DataFrame:
-    """Per time bucket: requests and tokens per second, queue depth and KV cache use (mean and max)."""
+    """Per time bucket: requests and tokens per second, queue depth, KV cache use (the most) and the prefix
+    cache's hit rate (prompt tokens found cached, of all prompt tokens)."""
     where, params = _span_filter(model, run_id)
     return _df(con, f"""
         WITH g AS (SELECT * FROM spans WHERE {GENERATION} AND {where}),
@@ -176,7 +179,9 @@ def traffic(con: Con, model: str | None, run_id: str | None) -> pd.DataFrame:
         SELECT time_bucket(to_seconds((SELECT w FROM width)), end_time) AS t,
                count(*) / (SELECT w FROM width) AS requests_per_s,
                sum(coalesce(output_tokens, 0)) / (SELECT w FROM width) AS output_tokens_per_s,
-               avg(requests_waiting) AS queue_depth, max(kv_cache_usage) AS kv_cache_usage
+               avg(requests_waiting) AS queue_depth, max(kv_cache_usage) AS kv_cache_usage,
+               sum(coalesce(TRY_CAST({attribute_sql(CACHE_READ)} AS BIGINT), 0))
+                   / nullif(sum(input_tokens), 0) AS prefix_cache_hit_rate
         FROM g GROUP BY t ORDER BY t""", params)
 
 

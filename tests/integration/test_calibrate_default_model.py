@@ -1,5 +1,6 @@
-"""The default model as a judge over the shipped calibration subset of general-v1: a stored calibration
-report whose numbers are recomputed here from the stored rows with `evals.stats`."""
+"""The default model as a judge over the shipped calibration subset of general-v1: every reply parses (its
+schema is a structured output), and the stored calibration report's numbers are recomputed here from the
+stored rows with `evals.stats`."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_judge_calibration_on_the_default_model(capsys, tmp_path: Path, default_
     report = json.loads(report)
     assert model.startswith("SmolLM2-135M") and len(rows) == len(human) == 40
     scored = {e: str(int(s)) for e, outcome, s in rows if outcome == "scored"}
-    assert report["parse_errors"] == 40 - len(scored)
+    assert report["parse_errors"] == 0 and len(scored) == 40  # the reply's schema is enforced as it is decoded
     items = sorted(i for i in scored if consensus([human[i]]) is not None)
     want = cohen_kappa([scored[i] for i in items], [human[i] for i in items], labels=["0", "1"])
     assert n_items == len(items)

@@ -1,13 +1,23 @@
-"""The real default model against transformers loading the same GGUF: logits, greedy tokens, prompts."""
+"""The real default model against transformers loading the same GGUF: logits, greedy tokens, prompts, and
+multiple choice by log-likelihood."""
 
 from __future__ import annotations
+
+import itertools
+from pathlib import Path
 
 import pytest
 import torch
 
 from engine import GenerationRequest, SamplingParams
+from evals.golden.dataset import load_golden_set
+from evals.run.engine_backend import EngineBackend
+from evals.run.suite import SamplingConfig
+from evals.run.work import WorkItem
+from evals.scorers.choice_loglik import ChoiceLoglik, ChoiceLoglikNorm, continuations
 
 pytestmark = pytest.mark.model
+ROOT = Path(__file__).resolve().parents[2]
 
 CHATS = [
     [{"role": "user", "content": "What is the capital of France?"}],
@@ -89,3 +99,36 @@ def test_top_logprobs_equal_log_softmax_of_transformers_logits_within_1e_3(real_
         top = position.topk(20)
         assert max(abs(lp - v) for (_, lp), v in zip(entry.top, top.values.tolist())) < 1e-3
         assert entry.top[0][0] == top.indices[0].item() == entry.token_id  # greedy, and the same winner
+
+
+def test_choice_loglik_accuracy_equals_a_hand_computation_from_transformers_logits(real_engine, hf_reference,
+                                                                                   device) -> None:
+    """general-v1's multiple-choice examples scored by the engine's batched prompt log probabilities, and by
+    hand here: transformers' logits for the same token ids, log_softmax, summed over the tokens that start
+    inside the choice's text; acc and acc_norm agree exactly, each sum within 1e-3."""
+    _, ref = hf_reference
+    golden = load_golden_set(ROOT / "datasets" / "general-v1" / "general-v1.jsonl")
+    items = [WorkItem(ex, 0, (), None, None, continuations=continuations(ex)) for ex in golden.examples
+             if ex.expected.choices]
+    scored = EngineBackend(real_engine, SamplingConfig()).logliks(items)
+    tokenizer, by_hand = real_engine.tokenizer, {}
+    for item in items:
+        sums = []
+        for c in item.continuations:
+            ids = tokenizer.encode(c.context + c.text)
+            with torch.inference_mode():
+                logp = ref(torch.tensor([ids], device=device)).logits[0].float().log_softmax(-1)
+            starts = itertools.accumulate((len(tokenizer.decode([t])) for t in ids), initial=0)
+            sums.append(sum(logp[p - 1, ids[p]].item() for p, at in enumerate(starts)
+                            if p < len(ids) and len(c.context) <= at))
+        by_hand[id(item)] = sums
+        assert [ll.logprob for ll in scored[id(item)]] == pytest.approx(sums, abs=1e-3)
+    assert len(items) == 35
+    for scorer in (ChoiceLoglik(), ChoiceLoglikNorm()):
+        ours = [scorer.score_logliks(scored[id(i)], i.example.expected).value for i in items]
+        hand = []
+        for i in items:
+            choices = i.example.expected.choices
+            by = [s / len(f" {c}") if scorer.normalised else s for s, c in zip(by_hand[id(i)], choices)]
+            hand.append(float(choices[max(range(len(choices)), key=by.__getitem__)] == i.example.expected.answer))
+        assert ours == hand, scorer.name

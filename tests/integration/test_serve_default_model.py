@@ -150,3 +150,21 @@ def test_greedy_tokens_are_the_same_alone_and_among_63_others(engine) -> None:
     together = engine.generate(requests)
     for i in (0, 21, 42, 63):
         assert engine.generate([requests[i]])[0].token_ids == together[i].token_ids
+
+
+def test_a_shared_400_token_prefix_is_computed_once_and_changes_no_token(server, engine) -> None:
+    """The second request through the SDK reports the shared blocks as cached and answers exactly as the
+    in-process engine does with nothing cached; the prefix is new to both (it names this test)."""
+    facts = " ".join(f"Shelf {i} of the prefix-cache test holds {i * 7 % 50} boxes." for i in range(40))
+    prefix = [{"role": "system", "content": facts}]
+    assert len(engine.tokenizer.encode(facts)) >= 400
+    client = openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0, timeout=300)
+    answers = [client.chat.completions.create(model=engine.model_id, max_tokens=16, temperature=0,
+                                              messages=prefix + [{"role": "user", "content": q}])
+               for q in ("Which shelf holds 14 boxes?", "How many boxes are on shelf 2?")]
+    details = [a.usage.prompt_tokens_details.cached_tokens for a in answers]
+    assert details[0] == 0 and details[1] >= 400
+    second = (*prefix, {"role": "user", "content": "How many boxes are on shelf 2?"})
+    uncached = engine.generate([GenerationRequest(messages=second, params=SamplingParams(temperature=0,
+                                                                                         max_tokens=16))])[0]
+    assert uncached.usage.cached_tokens == 0 and answers[1].choices[0].message.content == uncached.text

@@ -99,7 +99,7 @@ def grader(body: dict, call: int) -> Reply:
     ok = int("Paris" in candidate or "q3-answer" in candidate)
     if "broken" in candidate:
         return Reply(["not json at all"])
-    return Reply([f'ok", "scores": {{"correct": {ok}, "on_topic": 1}}, "overall": {ok}}}'])
+    return Reply([f'{{"rationale": "ok", "scores": {{"correct": {ok}, "on_topic": 1}}, "overall": {ok}}}'])
 
 
 @pytest.fixture

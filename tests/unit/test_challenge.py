@@ -47,7 +47,7 @@ def judge(body: dict, call: int) -> Reply:
         winner = "A"
     else:
         winner = "A" if rank(a) > rank(b) else "B" if rank(b) > rank(a) else "tie"
-    return Reply([f'judged", "winner": "{winner}"}}'])
+    return Reply([f'{{"rationale": "judged", "winner": "{winner}"}}'])
 
 
 def _plant(db: Path) -> None:

@@ -191,7 +191,9 @@ def test_the_engine_page_shows_the_golden_signals_of_a_run(app, team_store) -> N
     assert (latency["p50"] <= latency["p95"]).all() and (latency["p95"] <= latency["p99"]).all()
     assert [m.label for m in at.metric] == ["api errors", "validation errors", "guardrail errors"]
     specs = charts(at)
-    assert len(specs) == 6  # the latency histograms, the decode rate, requests/s, tokens/s, queue depth, KV cache
+    assert len(specs) == 7  # latency histograms, decode rate, requests/s, tokens/s, queue depth, KV cache, prefix hits
+    hits = chart_rows(at, 6)["prefix_cache_hit_rate"]  # its numbers: tests/unit/test_prefix_cache.py
+    assert len(hits) and hits.between(0, 1).all()
     rates = chart_rows(at, 1)
     (tpots,) = sql(db, "SELECT list(tpot_s) FROM spans WHERE kind = 'INTERNAL' AND input_tokens IS NOT NULL "
                        "AND run_id = ? AND tpot_s > 0", runs["baseline"])[0]
@@ -286,7 +288,8 @@ def test_labels_saved_on_the_label_page_are_what_goldgate_calibrate_reads(app, t
         labelled[example] = correct
     stored = sql(db, "SELECT example_id, label FROM human_labels WHERE rater = 'dana' AND dimension = 'correct'")
     assert {e: int(v) for e, v in stored} == labelled
-    with OpenAIStub(lambda body, call: Reply(['ok", "scores": {"correct": 1, "on_topic": 1}, "overall": 1}'])) as stub:
+    reply = '{"rationale": "ok", "scores": {"correct": 1, "on_topic": 1}, "overall": 1}'
+    with OpenAIStub(lambda body, call: Reply([reply])) as stub:
         code, out, err = run_cli(capsys, "calibrate", "--judge", str(JUDGE), "--dataset", str(golden), "--from-store",
                                  "--endpoint", stub.url, "--model", "grader", "--db", str(db))
     assert code == 0, err

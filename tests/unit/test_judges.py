@@ -57,16 +57,23 @@ def test_position_consistency_counts_only_parsed_pairs() -> None:
 
 
 def scripted_judge(body: dict, call: int) -> Reply:
-    """Pays for length and always prefers the answer shown first: the probes must see both biases."""
-    assert body["messages"][-1] == {"role": "assistant", "content": '{"rationale": "'}
-    assert body["continue_final_message"] is True
+    """Pays for length and always prefers the answer shown first: the probes must see both biases. Asked
+    for the reply's schema it writes the whole object; otherwise it continues the reply started for it."""
     prompt = body["messages"][1]["content"]
-    if "Answer A:" in prompt:
-        return Reply(['first is better", "winner": "A"}'])
+    pairwise = "Answer A:" in prompt
+    if structured := "response_format" in body:
+        expected = (PAIRWISE if pairwise else POINTWISE).spec.reply_schema()
+        assert body["response_format"]["json_schema"]["schema"] == expected and len(body["messages"]) == 2
+    else:
+        assert body["messages"][-1] == {"role": "assistant", "content": '{"rationale": "'}
+        assert body["continue_final_message"] is True
+    start = '{"rationale": "' if structured else ""
+    if pairwise:
+        return Reply([start + 'first is better", "winner": "A"}'])
     candidate = re.search(r"Candidate answer: (.*)\n\nGrade", prompt, re.DOTALL).group(1)
     ok = int("Paris" in candidate)
     overall = int(ok or len(candidate) > 60)
-    return Reply([f'graded", "scores": {{"correct": {ok}, "on_topic": 1}}, "overall": {overall}}}'])
+    return Reply([start + f'graded", "scores": {{"correct": {ok}, "on_topic": 1}}, "overall": {overall}}}'])
 
 
 def examples(n: int) -> list[Example]:
@@ -84,6 +91,18 @@ def test_probes_find_the_length_and_position_bias_of_a_biased_judge(tmp_path: Pa
         assert length.difference == 0.5 and length.low > 0
         position = position_bias(Judge(PAIRWISE, backend), [(ex, "Paris", "Lyon") for ex in examples(10)])
         assert position.first_wins == 1.0 and position.consistency == 0.0 and position.n == 20
+
+
+def test_an_endpoint_without_structured_outputs_gets_the_reply_started_instead(tmp_path: Path) -> None:
+    cands = [(ex, "Paris" if i % 2 else "Lyon") for i, ex in enumerate(examples(6))]
+    verdicts = {}
+    for structured in (True, False):
+        with OpenAIStub(scripted_judge) as server:
+            config = EndpointConfig(url=server.url, model="judge", structured_outputs=structured)
+            judged = Judge(POINTWISE, EndpointBackend(config, JUDGE_SAMPLING, 2, 10.0)).pointwise(cands)
+            assert [("response_format" in b) for b in server.bodies] == [structured] * len(cands)
+        verdicts[structured] = [j.verdict for j in judged]
+    assert verdicts[True] == verdicts[False] and {v.outcome for v in verdicts[True]} == {"scored"}
 
 
 def test_judge_calls_are_cached_by_model_prompt_input_and_candidate(tmp_path: Path) -> None:

@@ -88,3 +88,31 @@ def test_completions_logprobs_in_the_legacy_shape(served) -> None:
     assert tokens == lp.tokens
     with pytest.raises(openai.BadRequestError):
         client.completions.create(model=engine.model_id, prompt="x", max_tokens=2, logprobs=6)
+
+
+@pytest.mark.parametrize("max_tokens", [0, 3])
+def test_echo_scores_the_prompt_with_the_models_own_log_probabilities(served, max_tokens) -> None:
+    """`echo` with `logprobs`, as lm-evaluation-harness asks an endpoint for log-likelihoods: the prompt's
+    tokens first (the first without a log probability), each under the logits of one whole forward here."""
+    client, engine = served
+    prompt = "The cat sat on the mat."
+    reply = client.completions.create(model=engine.model_id, prompt=prompt, max_tokens=max_tokens, temperature=0,
+                                      echo=True, logprobs=1)
+    lp, ids = reply.choices[0].logprobs, engine.tokenizer.encode(prompt)
+    assert reply.choices[0].text.startswith(prompt) and reply.usage.completion_tokens == max_tokens
+    assert len(lp.tokens) == len(ids) + max_tokens and lp.token_logprobs[0] is None and lp.top_logprobs[0] is None
+    assert lp.tokens[:len(ids)] == [engine.tokenizer.decode([i]) for i in ids]
+    assert lp.text_offset == [sum(len(t) for t in lp.tokens[:i]) for i in range(len(lp.tokens))]
+    with torch.inference_mode():
+        logp = engine.model(torch.tensor([ids]), torch.arange(len(ids))[None])[0].float().log_softmax(-1)
+    assert lp.token_logprobs[1:len(ids)] == pytest.approx([logp[p, ids[p + 1]].item() for p in range(len(ids) - 1)],
+                                                          abs=1e-4)
+    assert all(len(top) == 1 for top in lp.top_logprobs[1:])
+
+
+def test_echo_is_refused_where_it_cannot_be_answered(served) -> None:
+    client, engine = served
+    for extra, says in (({"max_tokens": 0}, "needs echo"), ({"echo": True, "stream": True}, "without stream")):
+        with pytest.raises(openai.BadRequestError) as e:
+            client.completions.create(model=engine.model_id, prompt="x", **({"max_tokens": 2} | extra))
+        assert says in str(e.value)

@@ -69,7 +69,8 @@ def judge(body: dict, call: int) -> Reply:
     prompt = body["messages"][1]["content"]
     passages = prompt.split("Passages:")[1].split("Answer:")[0]
     grounded = int("capital of France" in passages and "capital of France" in prompt.split("Answer:")[1])
-    return Reply([f'ok", "scores": {{"grounded": {grounded}, "answers_question": 1}}, "overall": {grounded}}}'])
+    scores = f'"scores": {{"grounded": {grounded}, "answers_question": 1}}, "overall": {grounded}'
+    return Reply([f'{{"rationale": "ok", {scores}}}'])
 
 
 def test_a_rag_run_shows_the_passages_and_scores_against_them(capsys, tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def grader(body: dict, call: int) -> Reply:
     """Scores an answer naming Paris 1, anything else 0."""
     answer = body["messages"][1]["content"]
     good = "Candidate answer: Paris." in answer
-    return Reply([f'ok", "scores": {{"correct": {int(good)}, "on_topic": 1}}, "overall": {int(good)}}}'])
+    scores = f'"scores": {{"correct": {int(good)}, "on_topic": 1}}, "overall": {int(good)}'
+    return Reply([f'{{"rationale": "ok", {scores}}}'])
 
 
 def test_replay_shows_both_answers_with_their_scores(capsys, tmp_path: Path) -> None:

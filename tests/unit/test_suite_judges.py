@@ -22,7 +22,7 @@ def grader(body: dict, call: int) -> Reply:
     prompt = body["messages"][1]["content"]
     candidate = re.search(r"Candidate answer: (.*)\n\nGrade", prompt, re.DOTALL).group(1)
     ok = int(candidate in ("right", "Paris") or len(candidate) % 2 == 0)
-    return Reply([f'ok", "scores": {{"correct": {ok}, "on_topic": 1}}, "overall": {ok}}}'])
+    return Reply([f'{{"rationale": "ok", "scores": {{"correct": {ok}, "on_topic": 1}}, "overall": {ok}}}'])
 
 
 def test_a_suite_judge_scores_every_answer_and_gates_only_once_calibrated(
@@ -68,7 +68,7 @@ def test_two_judges_make_an_ensemble_scored_by_the_median(capsys, tmp_path: Path
     golden = write_jsonl(tmp_path / "golden.jsonl", examples(6))
     db = tmp_path / "gg.duckdb"
     with OpenAIStub(grader) as one, OpenAIStub(lambda body, call: Reply(
-            ['no", "scores": {"correct": 0, "on_topic": 0}, "overall": 0}'])) as never:
+            ['{"rationale": "no", "scores": {"correct": 0, "on_topic": 0}, "overall": 0}'])) as never:
         judges = [{"prompt": str(JUDGE), "endpoint": {"url": s.url, "model": name}} for s, name in
                   ((one, "grader"), (never, "naysayer"))]
         suite = write_suite(tmp_path / "suite.yaml", golden, tiny_gguf, judges=judges)

@@ -33,7 +33,7 @@ JUDGE = Path(__file__).resolve().parents[2] / "datasets" / "judges" / "correctne
 
 
 def grader(body: dict, call: int) -> Reply:
-    return Reply(['fine", "scores": {"correct": 1, "on_topic": 0}, "overall": 1}'])
+    return Reply(['{"rationale": "fine", "scores": {"correct": 1, "on_topic": 0}, "overall": 1}'])
 
 
 def hex_ids(span) -> tuple[str, str]:

@@ -76,6 +76,7 @@ def test_a_chat_request_is_a_server_span_with_its_generation_span_beneath(served
         "gen_ai.response.finish_reasons": (response.choices[0].finish_reason,),
         "gen_ai.usage.input_tokens": response.usage.prompt_tokens,
         "gen_ai.usage.output_tokens": response.usage.completion_tokens,
+        "gen_ai.usage.cache_read.input_tokens": response.usage.prompt_tokens_details.cached_tokens,
         "server.address": "127.0.0.1", "server.port": port,
     }
     assert 0 <= a["goldgate.queue_time_s"] and 0 < a["goldgate.prefill_time_s"] and 0 <= a["goldgate.decode_time_s"]
