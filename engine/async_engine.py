@@ -105,14 +105,17 @@ class AsyncEngine:
         sink, events = self._sink()
         return self._queued(self.engine.prepare(request, sink, fit_max_tokens=fit_max_tokens), events)
 
-    async def submit_off_loop(self, request: GenerationRequest, *, fit_max_tokens: bool = True) -> RequestStream:
+    async def submit_off_loop(self, request: GenerationRequest, *, fit_max_tokens: bool = True,
+                              after: Sequence | None = None) -> RequestStream:
         """`submit`, with the chat template and the tokenizer run on a worker thread: a huge prompt keeps
-        that thread busy, never the event loop that answers every other client."""
+        that thread busy, never the event loop that answers every other client. `after`: a sequence with
+        the same prompt, whose prefill this one's waits for (`Engine.prepare`)."""
         self._check_queue()
         sink, events = self._sink()
         self._preparing += 1  # counted at once, so a burst that arrives together cannot overfill the queue
         try:
-            seq = await asyncio.to_thread(self.engine.prepare, request, sink, fit_max_tokens=fit_max_tokens)
+            seq = await asyncio.to_thread(self.engine.prepare, request, sink, fit_max_tokens=fit_max_tokens,
+                                          after=after)
         finally:
             self._preparing -= 1
         return self._queued(seq, events)

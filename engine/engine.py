@@ -114,9 +114,12 @@ class Engine:
         """Raise InvalidRequestError if `request` would be refused, so a caller can set it aside alone."""
         self.prepare(request, lambda *_: None)
 
-    def prepare(self, request: GenerationRequest, sink: Sink, *, fit_max_tokens: bool = True) -> Sequence:
+    def prepare(self, request: GenerationRequest, sink: Sink, *, fit_max_tokens: bool = True,
+                after: Sequence | None = None) -> Sequence:
         """The engine's sequence for `request` (not yet submitted); raises InvalidRequestError if refused.
-        `fit_max_tokens` cuts max_tokens to what the context window leaves; without it, that is an error."""
+        `fit_max_tokens` cuts max_tokens to what the context window leaves; without it, that is an error.
+        `after`, a sequence with the same prompt submitted before it: this one's prefill waits for that
+        one's and reads the prompt from the prefix cache."""
         arrived = time.perf_counter()
         text = self.render_prompt(request)
         try:
@@ -150,7 +153,8 @@ class Engine:
         matcher = None if p.json_schema is None else self.grammars.matcher(p.json_schema, "response_format")
         return Sequence(request=request, prompt_ids=ids, max_new_tokens=max_new,
                         generator=make_generator(p.seed, self.loaded.device),
-                        text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived, sink=sink, matcher=matcher)
+                        text=TextStream(self.tokenizer.decode, p.stop), arrived=arrived, sink=sink, matcher=matcher,
+                        after=after if after is not None and after.prompt_ids == ids else None)
 
     def generate(self, requests: Seq[GenerationRequest]) -> list[GenerationResult]:
         """Results in the order of `requests`."""
@@ -163,6 +167,13 @@ class Engine:
         """(index into `requests`, result) as each request finishes; all are batched continuously."""
         done: deque[Sequence] = deque()
         seqs = [self.prepare(r, lambda s, _, finished: finished and done.append(s)) for r in requests]  # all valid first
+        first: dict[tuple[int, ...], Sequence] = {}
+        for s in seqs:  # a repeated prompt (epochs of one example) is computed once, by its first request
+            key = tuple(s.prompt_ids)
+            if key in first and s.request.params.prompt_logprobs is None:  # scoring computes every position
+                s.after = first[key]
+            else:
+                first.setdefault(key, s)
         index = {id(s): i for i, s in enumerate(seqs)}
         for _ in self._drive(seqs):
             while done:

@@ -8,7 +8,8 @@ the running limit and the free KV blocks allow; a long prompt is prefilled in ch
 steps, interleaved with the others' decoding.
 
 A sequence admitted with nothing computed first takes back the cached blocks of its longest known
-prefix (engine.kv_blocks) and computes only the rest; each block it fills is keyed for the next.
+prefix (engine.kv_blocks) and computes only the rest; each block it fills is keyed for the next. One
+submitted with a sibling of the same prompt waits until the sibling's prompt is computed.
 
 Out of blocks: a waiting sequence waits. A running one that needs a block preempts the newest
 running sequence, whose blocks are freed and which goes back to the front of the queue to be
@@ -94,6 +95,8 @@ class Scheduler:
                 i += 1
         while self.waiting and len(self.running) < self.max_running and budget > 0:
             seq = self.waiting[0]
+            if seq.waits:
+                break  # a step from now its sibling's prompt is in the cache
             if seq.num_computed == 0 and seq.request.params.prompt_logprobs is None:  # scoring computes it all
                 self._take_cached_prefix(seq)
             n = min(seq.num_tokens - seq.num_computed, budget)

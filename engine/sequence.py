@@ -36,7 +36,15 @@ class Sequence:
     span_ids: Any = None  # telemetry's SpanIds of the generation span, once written
     logprobs: list[TokenLogprob] = field(default_factory=list)  # one per generated token, when asked
     prompt_logprobs: list[TokenLogprob] = field(default_factory=list)  # of prompt tokens 1.., when asked
+    after: "Sequence | None" = None  # a sibling with the same prompt: admitted once its prompt is computed,
+    # so that this one finds the prompt's blocks in the prefix cache (n choices, epochs: one prefill)
     matcher: Any = None  # the llguidance matcher of a structured output (engine.grammar), following `out`
+
+    @property
+    def waits(self) -> bool:
+        """Its sibling's prompt is still being computed."""
+        first = self.after
+        return first is not None and first.finish_reason is None and first.num_computed < len(first.prompt_ids)
 
     @property
     def num_tokens(self) -> int:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from engine.async_engine import AsyncEngine, EngineFailedError, QueueFullError, RequestStream
+from engine.engine import StreamChunk
 from engine.errors import InvalidRequestError
 from engine.request import GenerationRequest, GenerationResult
 from engine.sampling_params import SamplingParams
@@ -102,86 +103,126 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
         if body.model != model:
             return error_response(404, f"the model '{body.model}' does not exist; this server serves '{model}'",
                                   param="model", code="model_not_found")
+        params = dict(temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, stop=body.stop_tuple(),
+                      max_tokens=max_tokens or engine.engine.context_window, logprobs=body.requested_logprobs(),
+                      json_schema=tool_use and tool_use.json_schema or body.requested_json_schema(),
+                      prompt_logprobs=body.requested_prompt_logprobs())
+        response_id = f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}"
+        streams: list[RequestStream] = []
         try:
-            params = SamplingParams(temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, seed=body.seed,
-                                    stop=body.stop_tuple(), max_tokens=max_tokens or engine.engine.context_window,
-                                    logprobs=body.requested_logprobs(),
-                                    json_schema=tool_use and tool_use.json_schema or body.requested_json_schema(),
-                                    prompt_logprobs=body.requested_prompt_logprobs())
-            stream = await engine.submit_off_loop(
-                GenerationRequest(prompt=prompt, messages=messages, **(chat or {}), params=params,
-                                  stream=body.stream,
-                                  request_id=f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{uuid.uuid4().hex}",
-                                  traceparent=traceparent(request.state.server_span),
-                                  span_attributes=server_attributes_of(*(request.scope.get("server") or ("", 0)))
-                                  | attribution),
-                fit_max_tokens=max_tokens is None)
-        except QueueFullError as e:
-            return error_response(503, str(e), kind="server_overloaded", headers={"Retry-After": str(RETRY_AFTER_S)})
-        except InvalidRequestError as e:
+            for i in range(body.n):  # n choices: each its own seed; the later ones read the first's prefill
+                seed = body.seed if body.seed is None or i == 0 else (body.seed + i) % 2**63  # the first's is checked
+                streams.append(await engine.submit_off_loop(
+                    GenerationRequest(prompt=prompt, messages=messages, **(chat or {}),
+                                      params=SamplingParams(seed=seed, **params), stream=body.stream,
+                                      request_id=response_id, traceparent=traceparent(request.state.server_span),
+                                      span_attributes=server_attributes_of(*(request.scope.get("server") or ("", 0)))
+                                      | attribution),
+                    fit_max_tokens=max_tokens is None, after=streams[0].seq if streams else None))
+        except (QueueFullError, InvalidRequestError) as e:
+            for stream in streams:
+                stream.cancel()
+            if isinstance(e, QueueFullError):
+                return error_response(503, str(e), kind="server_overloaded",
+                                      headers={"Retry-After": str(RETRY_AFTER_S)})
             return error_response(400, str(e), param=e.field)
-        response_id = stream.seq.request.request_id
         if body.stream:
             include_usage = body.stream_options is not None and body.stream_options.include_usage
-            return StreamingResponse(_events(kind, stream, response_id, include_usage, tool_use),
+            return StreamingResponse(_events(kind, streams, response_id, include_usage, tool_use),
                                      media_type="text/event-stream")
         try:
-            result = await _unless_gone(request, stream)
+            results = await _unless_gone(request, streams)
         except EngineFailedError as e:
             return error_response(500, str(e), kind="server_error")
-        if result is None:  # the client hung up; nobody reads an answer
+        if results is None:  # the client hung up; nobody reads an answer
             return Response(status_code=499)
-        return JSONResponse(responses.completion(kind, result, response_id, int(time.time()), model, token_text, echo,
-                                                 tool_use))
+        return JSONResponse(responses.completion(kind, results, response_id, int(time.time()), model, token_text,
+                                                 echo, tool_use))
 
-    async def _events(kind: responses.Kind, stream: RequestStream, response_id: str, include_usage: bool,
+    async def _events(kind: responses.Kind, streams: list[RequestStream], response_id: str, include_usage: bool,
                       tool_use: tools.ToolUse | None) -> AsyncIterator[str]:
-        """The answer as server-sent events; a reply read for tool calls is sent whole at its end (its text
-        is content or calls only once it is all there)."""
+        """The answer as server-sent events, each choice's chunks under its index as they come; a reply read
+        for tool calls is sent whole at its end (its text is content or calls only once it is all there)."""
         created_at = int(time.time())
         held = tool_use is not None and tool_use.reads_calls
         envelope = (kind, response_id, created_at, model)
-        offset = 0  # characters streamed so far: where the next tokens' text starts (completions' text_offset)
+        offsets = [0] * len(streams)  # characters streamed so far per choice (completions' text_offset)
+        finished: list[GenerationResult] = []
         if kind == "chat":
-            yield responses.sse(responses.chunk(*envelope, role=True))
+            for i in range(len(streams)):
+                yield responses.sse(responses.chunk(*envelope, role=True, index=i))
         try:
-            async for piece in stream:
+            async for i, piece in _merged(streams):
                 if held:
                     if piece.result is not None:
                         content, calls = tools.read_reply(tool_use, piece.result.text)
-                        yield responses.sse(responses.chunk(*envelope, text=content, tool_calls=calls))
-                        yield responses.sse(responses.chunk(*envelope, finish_reason=responses.finish_reason(
+                        yield responses.sse(responses.chunk(*envelope, text=content, tool_calls=calls, index=i))
+                        yield responses.sse(responses.chunk(*envelope, index=i, finish_reason=responses.finish_reason(
                             piece.result, calls)))
-                        if include_usage:
-                            yield responses.sse(responses.usage_chunk(kind, piece.result, response_id, created_at,
-                                                                      model))
-                    continue
-                if piece.text or piece.logprobs:
-                    logprobs = responses.logprobs_of(kind, piece.logprobs, token_text, offset) if piece.logprobs \
+                elif piece.text or piece.logprobs:
+                    logprobs = responses.logprobs_of(kind, piece.logprobs, token_text, offsets[i]) if piece.logprobs \
                         else None
-                    yield responses.sse(responses.chunk(*envelope, text=piece.text, logprobs=logprobs))
-                    offset += len(piece.text)
+                    yield responses.sse(responses.chunk(*envelope, text=piece.text, logprobs=logprobs, index=i))
+                    offsets[i] += len(piece.text)
                 if piece.result is not None:
-                    yield responses.sse(responses.chunk(*envelope, finish_reason=piece.result.finish_reason))
-                    if include_usage:
-                        yield responses.sse(responses.usage_chunk(kind, piece.result, response_id, created_at, model))
+                    if not held:
+                        yield responses.sse(responses.chunk(*envelope, finish_reason=piece.result.finish_reason,
+                                                            index=i))
+                    finished.append(piece.result)
+            if include_usage:
+                yield responses.sse(responses.usage_chunk(kind, finished, response_id, created_at, model))
         except EngineFailedError as e:  # headers are sent: the error travels as an event, as OpenAI's does
             yield responses.sse({"error": {"message": str(e), "type": "server_error", "param": None, "code": None}})
         finally:  # also when the client hung up and the response was abandoned mid-stream
-            stream.cancel()
+            for stream in streams:
+                stream.cancel()
         yield responses.sse("[DONE]")
 
     return app
 
 
-async def _unless_gone(request: Request, stream: RequestStream) -> GenerationResult | None:
-    """A whole answer, or None once its client has hung up: the request is cancelled then, and its KV
-    blocks and batch slot freed for the clients still waiting (a stream learns it by a failed send)."""
-    answer = asyncio.ensure_future(stream.result())
-    while not answer.done():
-        await asyncio.wait({answer}, timeout=DISCONNECT_POLL_S)
-        if not answer.done() and await request.is_disconnected():
-            answer.cancel()
-            stream.cancel()
+async def _unless_gone(request: Request, streams: list[RequestStream]) -> list[GenerationResult] | None:
+    """Every choice's whole answer, or None once the client has hung up: the requests are cancelled then,
+    and their KV blocks and batch slots freed for the clients still waiting (a stream learns it by a failed
+    send)."""
+    answers = asyncio.ensure_future(asyncio.gather(*(s.result() for s in streams)))
+    while not answers.done():
+        await asyncio.wait({answers}, timeout=DISCONNECT_POLL_S)
+        if not answers.done() and await request.is_disconnected():
+            answers.cancel()
+            for stream in streams:
+                stream.cancel()
             return None
-    return answer.result()
+    return answers.result()
+
+
+async def _merged(streams: list[RequestStream]) -> AsyncIterator[tuple[int, StreamChunk]]:
+    """The chunks of several streams as they come, each with its stream's index; an engine failure in any
+    is raised here."""
+    if len(streams) == 1:
+        async for piece in streams[0]:
+            yield 0, piece
+        return
+    arrived: asyncio.Queue[tuple[int, StreamChunk | None | BaseException]] = asyncio.Queue()
+
+    async def pump(i: int, stream: RequestStream) -> None:
+        try:
+            async for piece in stream:
+                await arrived.put((i, piece))
+            await arrived.put((i, None))
+        except EngineFailedError as e:
+            await arrived.put((i, e))
+
+    pumps = [asyncio.ensure_future(pump(i, s)) for i, s in enumerate(streams)]
+    try:
+        for _ in streams:
+            while True:
+                i, piece = await arrived.get()
+                if isinstance(piece, BaseException):
+                    raise piece
+                if piece is None:
+                    break
+                yield i, piece
+    finally:
+        for p in pumps:
+            p.cancel()

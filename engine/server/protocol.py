@@ -12,6 +12,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Str
 from engine.sampling_params import MAX_TOP_LOGPROBS
 
 MAX_COMPLETION_LOGPROBS = 5  # the legacy completions API's limit
+MAX_N = 16  # choices per request: each holds its own KV blocks while it decodes
 
 Number = StrictInt | StrictFloat
 
@@ -116,7 +117,7 @@ class SamplingFields(Strict):
     temperature: Annotated[Number, Field(ge=0, le=2)] = 1.0
     top_p: Annotated[Number, Field(gt=0, le=1)] = 1.0
     top_k: Annotated[StrictInt, Field(ge=0)] = 0  # not OpenAI's; vLLM and others take it too
-    n: Literal[1] = 1
+    n: Annotated[StrictInt, Field(ge=1, le=MAX_N)] = 1  # choices, sampled after one prefill
     seed: StrictInt | None = None
     stop: StrictStr | Annotated[list[StrictStr], Field(max_length=4)] | None = None
     stream: StrictBool = False

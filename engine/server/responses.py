@@ -12,10 +12,13 @@ from engine.server.tools import ToolUse, read_reply
 Kind = Literal["chat", "text"]
 
 
-def usage(result: GenerationResult) -> dict[str, Any]:
-    u = result.usage
-    return {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "total_tokens": u.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": u.cached_tokens}}
+def usage(results: Sequence[GenerationResult]) -> dict[str, Any]:
+    """Of the whole response: the prompt counted once (the choices share it, and its first prefill), every
+    choice's completion tokens."""
+    prompt, cached = results[0].usage.prompt_tokens, results[0].usage.cached_tokens
+    completion = sum(r.usage.completion_tokens for r in results)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached}}
 
 
 def _envelope(kind: Kind, chunk: bool, response_id: str, created: int, model: str) -> dict[str, Any]:
@@ -66,10 +69,21 @@ class Echo:
     generated: bool
 
 
-def completion(kind: Kind, result: GenerationResult, response_id: str, created: int, model: str,
+def completion(kind: Kind, results: Sequence[GenerationResult], response_id: str, created: int, model: str,
                token_text: TokenText | None = None, echo: Echo | None = None,
                tool_use: ToolUse | None = None) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "finish_reason": result.finish_reason, "logprobs": None}
+    """The whole response, a choice per result."""
+    body = {**_envelope(kind, False, response_id, created, model),
+            "choices": [_choice(kind, i, r, token_text, echo, tool_use) for i, r in enumerate(results)],
+            "usage": usage(results)}
+    if echo is not None and not echo.generated:
+        body["usage"] |= {"completion_tokens": 0, "total_tokens": results[0].usage.prompt_tokens}
+    return body
+
+
+def _choice(kind: Kind, index: int, result: GenerationResult, token_text: TokenText | None, echo: Echo | None,
+            tool_use: ToolUse | None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": index, "finish_reason": result.finish_reason, "logprobs": None}
     answer = result.text if echo is None or echo.generated else ""
     generated = result.logprobs if echo is None or echo.generated else ()
     if result.logprobs is not None and token_text is not None:
@@ -83,10 +97,7 @@ def completion(kind: Kind, result: GenerationResult, response_id: str, created: 
         choice["finish_reason"] = finish_reason(result, calls)
     else:
         choice["text"] = (echo.prompt if echo else "") + answer
-    body = {**_envelope(kind, False, response_id, created, model), "choices": [choice], "usage": usage(result)}
-    if echo is not None and not echo.generated:
-        body["usage"] |= {"completion_tokens": 0, "total_tokens": result.usage.prompt_tokens}
-    return body
+    return choice
 
 
 def echoed_logprobs(result: GenerationResult, text: TokenText) -> dict[str, list]:
@@ -104,8 +115,8 @@ def finish_reason(result: GenerationResult, calls: Sequence[dict[str, Any]]) -> 
 
 def chunk(kind: Kind, response_id: str, created: int, model: str, *, text: str | None = None, role: bool = False,
           finish_reason: str | None = None, logprobs: dict[str, Any] | None = None,
-          tool_calls: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "finish_reason": finish_reason, "logprobs": logprobs}
+          tool_calls: Sequence[dict[str, Any]] = (), index: int = 0) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": index, "finish_reason": finish_reason, "logprobs": logprobs}
     if kind == "chat":
         choice["delta"] = ({"role": "assistant", "content": ""} if role else {}) | (
             {"content": text} if text is not None else {}) | (
@@ -115,9 +126,10 @@ def chunk(kind: Kind, response_id: str, created: int, model: str, *, text: str |
     return {**_envelope(kind, True, response_id, created, model), "choices": [choice]}
 
 
-def usage_chunk(kind: Kind, result: GenerationResult, response_id: str, created: int, model: str) -> dict[str, Any]:
+def usage_chunk(kind: Kind, results: Sequence[GenerationResult], response_id: str, created: int,
+                model: str) -> dict[str, Any]:
     """The last chunk when `stream_options.include_usage` is set: no choices, the usage of the whole request."""
-    return {**_envelope(kind, True, response_id, created, model), "choices": [], "usage": usage(result)}
+    return {**_envelope(kind, True, response_id, created, model), "choices": [], "usage": usage(results)}
 
 
 def sse(body: dict[str, Any] | str) -> str:

@@ -49,7 +49,7 @@ BAD_BODIES = [
     ("empty messages", {"messages": []}, "messages"),
     ("oversize prompt", {"messages": [{"role": "user", "content": "x" * 5000}]}, "prompt is"),
     ("temperature out of range", {"temperature": 7}, "temperature"),
-    ("n other than 1", {"n": 3}, "n"),
+    ("n beyond the limit", {"n": 17}, "n"),
     ("empty stop string", {"stop": [""]}, "stop"),
     ("a role that does not exist", {"messages": [{"role": "wizard", "content": "hi"}]}, "role"),
     ("seed out of range", {"seed": 2**70}, "seed"),
