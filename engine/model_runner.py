@@ -55,7 +55,8 @@ class ModelRunner:
         if not rows:
             return {}
         picked = [chunks[group[k]].seq for k in rows]
-        allowed = self.grammars.constrain(logits[rows], [s.matcher for s in picked])
+        allowed = logits[rows]  # a copy: `logits` stays the model's own, for the log probabilities
+        self.grammars.constrain(allowed, [s.matcher for s in picked])
         tokens = sample(allowed, [s.request.params for s in picked], [s.generator for s in picked])
         asked = [j for j, s in enumerate(picked) if s.request.params.logprobs is not None]
         logprobs: dict[int, TokenLogprob] = {}
