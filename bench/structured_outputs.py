@@ -59,9 +59,11 @@ def main() -> None:
         short += sum(r.usage.completion_tokens < args.tokens for r in results[8:])
     a, m, c = (statistics.median(x) * 1e3 for x in (alone, mixed, constrained))
     print(f"machine: {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}, float32")
-    print(f"{args.tokens} tokens a request, median of {args.rounds} rounds; constrained answers that ended early: {short}")
-    print(f"8 unconstrained beside 8 unconstrained: {a:7.2f} ms/token  (runs: {', '.join(f'{x * 1e3:.2f}' for x in alone)})")
-    print(f"8 unconstrained beside 8 constrained:   {m:7.2f} ms/token  (runs: {', '.join(f'{x * 1e3:.2f}' for x in mixed)})")
+    print(f"{args.tokens} tokens a request, median of {args.rounds} rounds; constrained answers that ended early: "
+          f"{short}")
+    runs = {name: ", ".join(f"{x * 1e3:.2f}" for x in xs) for name, xs in (("alone", alone), ("mixed", mixed))}
+    print(f"8 unconstrained beside 8 unconstrained: {a:7.2f} ms/token  (runs: {runs['alone']})")
+    print(f"8 unconstrained beside 8 constrained:   {m:7.2f} ms/token  (runs: {runs['mixed']})")
     print(f"8 constrained beside 8 unconstrained:   {c:7.2f} ms/token")
     print(f"ratio unconstrained beside constrained/beside unconstrained: {m / a:.2f}x")
 
