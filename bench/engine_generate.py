@@ -1,14 +1,18 @@
-"""Single-stream greedy decode speed: goldgate's engine vs transformers `generate`, same weights and dtype.
+"""Single-stream greedy decode speed: goldgate's engine vs transformers `generate`, same weights.
 
 Both load the same GGUF, decode the same prompt for exactly --tokens tokens (EOS ignored), and run
 interleaved (transformers, engine, transformers, ...) so machine noise hits both alike. Decode
-tokens/s excludes prefill: (tokens - 1) / (time of the whole call - time to the first token).
-The ratio engine / transformers is printed last.
+tokens/s excludes prefill: (tokens - 1) / (time of the whole call - time to the first token). Each
+engine dtype runs beside transformers in the same dtype, and int4 (weight-only, engine.quantized)
+beside transformers in float32, which dequantises the file. `--contended` keeps one core busy with
+another process throughout, as a shared CI runner or laptop does. The ratios engine / transformers
+are printed last, one a dtype.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import time
 
@@ -20,7 +24,9 @@ from engine.engine import Engine
 from evals.settings import Settings
 
 PROMPT = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int4": torch.float32}
+QUANTIZE = {"int4": "int4"}
+ANCHOR = {"float32": "float32", "bfloat16": "bfloat16", "int4": "float32"}  # transformers' dtype beside each
 
 
 class FirstTokenClock(transformers.generation.streamers.BaseStreamer):
@@ -55,32 +61,60 @@ def engine_decode_tps(engine: Engine, n: int) -> float:
     return (n - 1) / result.timings.decode_s
 
 
+def spin() -> None:
+    """Hold a core, as another job on a shared machine does."""
+    while True:
+        pass
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dtype", choices=list(DTYPES), default="float32")
+    ap.add_argument("--dtype", nargs="+", choices=list(DTYPES), default=["float32", "int4"],
+                    help="the engine's; transformers runs float32 beside int4 (it dequantises) and float32")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--contended", action="store_true", help="a busy process holds one core throughout")
     args = ap.parse_args()
-    dtype, path = DTYPES[args.dtype], model_store.pull(home=Settings.from_env().home)
-
-    engine = Engine.load(path, device=args.device, dtype=dtype)
-    ref = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=dtype)
-    ref = ref.to(args.device).eval()
-    ids = engine.tokenizer.encode(engine.tokenizer.chat_template.render(PROMPT))
-
-    transformers_decode_tps(ref, ids, 8, args.device)  # warm-up both
-    engine_decode_tps(engine, 8)
-    hf, ours = [], []
-    for _ in range(args.repeats):
-        hf.append(transformers_decode_tps(ref, ids, args.tokens, args.device))
-        ours.append(engine_decode_tps(engine, args.tokens))
-    hf_tps, our_tps = statistics.median(hf), statistics.median(ours)
-    print(f"machine: {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}, dtype {args.dtype}")
+    if args.tokens < 2 or args.repeats < 1:
+        ap.error("--tokens must be at least 2 and --repeats at least 1")
+    path = model_store.pull(home=Settings.from_env().home)
+    engines = {d: Engine.load(path, device=args.device, dtype=DTYPES[d], quantize=QUANTIZE.get(d)) for d in args.dtype}
+    refs = {}
+    for d in args.dtype:
+        anchor = ANCHOR[d]
+        if anchor not in refs:
+            ref = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                                    dtype=DTYPES[anchor])
+            refs[anchor] = ref.to(args.device).eval()
+    ids = next(iter(engines.values())).tokenizer.encode(
+        next(iter(engines.values())).tokenizer.chat_template.render(PROMPT))
+    busy = multiprocessing.Process(target=spin, daemon=True) if args.contended else None
+    if busy is not None:
+        busy.start()
+    try:
+        for d in args.dtype:  # warm-up
+            transformers_decode_tps(refs[ANCHOR[d]], ids, 8, args.device)
+            engine_decode_tps(engines[d], 8)
+        hf = {d: [] for d in args.dtype}
+        ours = {d: [] for d in args.dtype}
+        for _ in range(args.repeats):
+            for d in args.dtype:
+                hf[d].append(transformers_decode_tps(refs[ANCHOR[d]], ids, args.tokens, args.device))
+                ours[d].append(engine_decode_tps(engines[d], args.tokens))
+    finally:
+        if busy is not None:
+            busy.terminate()
+    print(f"machine: {args.device}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+          f"{', one core held by a busy process' if args.contended else ''}")
     print(f"prompt {len(ids)} tokens, decode {args.tokens} tokens greedy, median of {args.repeats}")
-    print(f"transformers generate: {hf_tps:6.1f} tok/s  (runs: {', '.join(f'{x:.1f}' for x in hf)})")
-    print(f"goldgate engine:       {our_tps:6.1f} tok/s  (runs: {', '.join(f'{x:.1f}' for x in ours)})")
-    print(f"ratio engine/transformers: {our_tps / hf_tps:.2f}x")
+    for d in args.dtype:
+        runs = ", ".join(f"{x:.1f}" for x in hf[d])
+        print(f"transformers generate ({ANCHOR[d]}): {statistics.median(hf[d]):6.1f} tok/s  (runs: {runs})")
+        runs = ", ".join(f"{x:.1f}" for x in ours[d])
+        print(f"goldgate engine ({d}):      {statistics.median(ours[d]):6.1f} tok/s  (runs: {runs})")
+    for d in args.dtype:
+        print(f"ratio engine {d}/transformers: {statistics.median(ours[d]) / statistics.median(hf[d]):.2f}x")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from evals.run.suite import load_suite
 from evals.settings import Settings
 
 SUITE = Path(__file__).resolve().parent.parent / "datasets" / "general-v1" / "suite.yaml"
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int4": torch.float32}  # transformers' too
+QUANTIZE = {"int4": "int4"}  # weight-only on the engine's side (engine.quantized); transformers dequantises
 TOPICS = ["the sea", "a cat", "rain", "Paris", "bread", "a robot", "the moon", "music"]
 STATIC_BATCH = 32
 
@@ -96,7 +97,7 @@ def transformers_mixed(model, prompts: list[list[int]], max_tokens: int, eos: li
 
 def run(path: Path, dtype_name: str, tokens: int, max_tokens: int) -> None:
     dtype = DTYPES[dtype_name]
-    engine = Engine.load(path, device="cpu", dtype=dtype, max_batch_size=64)
+    engine = Engine.load(path, device="cpu", dtype=dtype, max_batch_size=64, quantize=QUANTIZE.get(dtype_name))
     engine.generate([GenerationRequest(prompt="warm up", params=SamplingParams(max_tokens=4))])
     print(f"\n== {dtype_name}: concurrent requests, {tokens} output tokens each ==")
     params = SamplingParams(temperature=0, max_tokens=tokens, ignore_eos=True)
@@ -126,14 +127,14 @@ def run(path: Path, dtype_name: str, tokens: int, max_tokens: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dtype", choices=[*DTYPES, "both"], default="both")
+    ap.add_argument("--dtype", choices=[*DTYPES, "all"], default="all")
     ap.add_argument("--tokens", type=int, default=128, help="output tokens per request in the concurrency runs")
     ap.add_argument("--max-tokens", type=int, default=128, help="the cap on each answer in the mixed workload")
     args = ap.parse_args()
     path = model_store.pull(home=Settings.from_env().home)
     print(f"machine: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}, "
           f"transformers {transformers.__version__}")
-    for name in (DTYPES if args.dtype == "both" else [args.dtype]):
+    for name in (DTYPES if args.dtype == "all" else [args.dtype]):
         run(path, name, args.tokens, args.max_tokens)
 
 

@@ -13,10 +13,11 @@ from safetensors import SafetensorError, safe_open
 from engine.config import ModelConfig
 from engine.cpu_layout import shard_linears_for_cpu
 from engine.devices import auto_device, auto_dtype
-from engine.errors import ModelFileError
+from engine.errors import InvalidRequestError, ModelFileError
 from engine.gguf_file import open_gguf
 from engine.model import Transformer
 from engine.model_store import sha256_file
+from engine.quantized import quantize_linears
 from engine.tokenizer import Tokenizer
 from engine.weights import GGUF_GLOBAL, GGUF_LAYER, HF_GLOBAL, HF_LAYER, build_state_dict, gguf_transforms
 
@@ -27,13 +28,14 @@ class LoadedModel:
     tokenizer: Tokenizer
     config: ModelConfig
     model_id: str
-    weights_sha256: str
+    weights_sha256: str  # of the file; with "+int4" when its weights run quantized (other answers, other cache)
     device: torch.device
     dtype: torch.dtype
 
 
-def load_model(path: Path, *, device: torch.device | str | None = None,
-               dtype: torch.dtype | None = None) -> LoadedModel:
+def load_model(path: Path, *, device: torch.device | str | None = None, dtype: torch.dtype | None = None,
+               quantize: str | None = None) -> LoadedModel:
+    """`quantize`: None, or "int4" (engine.quantized: CPU, float32 around 4-bit weight-only products)."""
     path = Path(path)
     device = torch.device(device) if device is not None else auto_device()
     dtype = dtype or auto_dtype(device)
@@ -52,10 +54,14 @@ def load_model(path: Path, *, device: torch.device | str | None = None,
     if cfg.tie_embeddings:  # assign=True replaced both parameters; share them again
         model.output.weight = model.tok_embeddings.weight
     model = model.to(device=device, dtype=dtype).eval().requires_grad_(False)
-    if device.type == "cpu" and dtype == torch.float32:
+    if quantize is not None:
+        if device.type != "cpu" or dtype != torch.float32 or quantize != "int4":
+            raise InvalidRequestError.for_field("dtype", f"{quantize} runs on the CPU (its float32 around it) only")
+        quantize_linears(model)
+    elif device.type == "cpu" and dtype == torch.float32:
         shard_linears_for_cpu(model)
     return LoadedModel(model=model, tokenizer=tokenizer, config=cfg, model_id=path.stem if path.is_file() else path.name,
-                       weights_sha256=digest, device=device, dtype=dtype)
+                       weights_sha256=digest + (f"+{quantize}" if quantize else ""), device=device, dtype=dtype)
 
 
 def _expected_shapes(cfg: ModelConfig) -> dict[str, torch.Size]:

@@ -97,7 +97,8 @@ def backend_from_flags(model: str | None, endpoint: str | None, sampling: Sampli
 
 def add_placement_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto")
-    p.add_argument("--dtype", choices=DTYPES, default="auto", help="auto: bfloat16 on CUDA, float32 on CPU")
+    p.add_argument("--dtype", choices=DTYPES, default="auto",
+                   help="auto: bfloat16 on CUDA, float32 on CPU; int4: 4-bit weights on CPU (docs/engine.md)")
 
 
 def model_path(name: str | None, settings: Settings) -> Path:
@@ -123,10 +124,11 @@ def load_engine(model: str | None, settings: Settings, *, device: str = "auto", 
     from engine.engine import Engine
 
     try:
-        resolved_device, resolved_dtype = resolve(device, dtype)
+        resolved_device, resolved_dtype, quantize = resolve(device, dtype)
     except InvalidRequestError as e:
         raise InvalidRequestError.for_field(f"{flag_prefix}{e.field}", e.detail) from None
-    return Engine.load(model_path(model, settings), device=resolved_device, dtype=resolved_dtype, **engine_options)
+    return Engine.load(model_path(model, settings), device=resolved_device, dtype=resolved_dtype, quantize=quantize,
+                       **engine_options)
 
 
 def configure_telemetry(settings: Settings, *, service_name: str, prometheus: bool = False,
