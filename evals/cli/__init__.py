@@ -10,13 +10,13 @@ import sys
 import traceback
 
 from evals.cli import (ab, calibrate, challenge, compare, dashboard, datasets, drift, gate, generate, models,
-                       replay, retention, run, runs, sampling, serve, slo)
+                       perplexity, replay, retention, run, runs, sampling, serve, slo)
 from evals.cli.exit_codes import EXIT_BAD_INPUT, EXIT_DEFECT, EXIT_INTERRUPTED
 from evals.errors import BAD_INPUT
 from evals.settings import Settings
 
-COMMANDS = (generate, models, run, datasets, runs, calibrate, compare, gate, slo, drift, replay, challenge, ab, serve, sampling,
-            retention, dashboard)
+COMMANDS = (generate, models, run, datasets, runs, calibrate, compare, gate, perplexity, slo, drift, replay, challenge,
+            ab, serve, sampling, retention, dashboard)
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:

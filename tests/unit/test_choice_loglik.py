@@ -4,12 +4,10 @@ completions stores the scores a hand computation from the tiny model's own logit
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import duckdb
 import pytest
-import torch
 
 from engine.async_engine import AsyncEngine
 from engine.engine import Engine
@@ -18,6 +16,7 @@ from evals.run.loglik import loglik
 from evals.scorers.choice_loglik import ChoiceLoglik, ChoiceLoglikNorm, Continuation, Loglik, continuations
 from tests.cli_helpers import run_cli
 from tests.eval_files import write_jsonl, write_suite
+from tests.loglik_helpers import by_hand
 from tests.serving import app_in_thread
 from tests.telemetry_helpers import MemoryTelemetry
 
@@ -42,15 +41,7 @@ def test_only_tokens_that_start_inside_the_continuation_count() -> None:
 
 def hand_sums(engine: Engine, example: Example) -> list[float]:
     """Each choice's summed log probability from one plain forward of the tiny model."""
-    out = []
-    for c in continuations(example):
-        ids = engine.tokenizer.encode(c.context + c.text)
-        with torch.inference_mode():
-            logp = engine.model(torch.tensor([ids]), torch.arange(len(ids))[None])[0].float().log_softmax(-1)
-        starts = itertools.accumulate((len(engine.tokenizer.decode([t])) for t in ids), initial=0)
-        out.append(sum(logp[p - 1, ids[p]].item() for p, at in enumerate(starts)
-                       if p < len(ids) and at >= len(c.context)))
-    return out
+    return [by_hand(engine, c)[0] for c in continuations(example)]
 
 
 def stored_scores(db: Path) -> dict[tuple[str, str], float]:
