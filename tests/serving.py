@@ -10,15 +10,19 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
+import openai
 import uvicorn
 
 from engine.async_engine import AsyncEngine
+from engine.engine import Engine
 from engine.server.app import create_app
 from telemetry import Telemetry
+from tests.telemetry_helpers import MemoryTelemetry
 
 
 @contextmanager
@@ -98,3 +102,23 @@ def wait_until_idle(url: str, timeout: float = 60) -> dict[str, float]:
             return gauges
         assert time.monotonic() < deadline, f"the engine did not drain in {timeout} s: {gauges}"
         time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Served:
+    """An engine behind the app on loopback, with the official SDK's client and the telemetry it writes to."""
+
+    client: openai.OpenAI
+    engine: Engine
+    memory: MemoryTelemetry
+    url: str
+
+
+@contextmanager
+def served_engine(path: Path, *, max_waiting: int = 16, **engine_options: Any) -> Iterator[Served]:
+    """`path` loaded on the CPU (with `engine_options`) and served by `app_in_thread`."""
+    memory = MemoryTelemetry()
+    engine = Engine.load(path, device="cpu", telemetry=memory.tel, **engine_options)
+    with app_in_thread(AsyncEngine(engine, max_waiting=max_waiting), memory.tel) as url:
+        yield Served(openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=120), engine, memory,
+                     url)

@@ -4,14 +4,11 @@ cache instead of computing it again (so do repeated prompts in one `generate`: a
 
 from __future__ import annotations
 
-import openai
 import pytest
 
 from engine import GenerationRequest, SamplingParams
-from engine.async_engine import AsyncEngine
 from engine.engine import BLOCK_SIZE, Engine
-from tests.serving import app_in_thread
-from tests.telemetry_helpers import MemoryTelemetry
+from tests.serving import served_engine
 from tests.tiny_models import write_gguf
 
 PROMPT = "Tell me about the sea and the sky and the wind in three lines."  # 64 byte tokens: four whole blocks
@@ -19,11 +16,9 @@ PROMPT = "Tell me about the sea and the sky and the wind in three lines."  # 64 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    memory = MemoryTelemetry()
     path = write_gguf(tmp_path_factory.mktemp("n") / "tiny-512.gguf", context_length=512)
-    engine = Engine.load(path, device="cpu", max_batch_size=8, kv_cache_tokens=8192, telemetry=memory.tel)
-    with app_in_thread(AsyncEngine(engine, max_waiting=32), memory.tel) as url:
-        yield openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0), engine, memory, path
+    with served_engine(path, max_batch_size=8, kv_cache_tokens=8192, max_waiting=32) as s:
+        yield s.client, s.engine, s.memory, path
 
 
 def alone(path, seed: int) -> GenerationRequest:

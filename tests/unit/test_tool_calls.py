@@ -11,13 +11,10 @@ import jsonschema
 import openai
 import pytest
 
-from engine.async_engine import AsyncEngine
-from engine.engine import Engine
 from engine.server import tools
 from engine.server.protocol import ChatCompletionRequest
 from engine.tool_calls import Call, read_calls
-from tests.serving import app_in_thread
-from tests.telemetry_helpers import MemoryTelemetry
+from tests.serving import served_engine
 from tests.tiny_models import write_gguf
 
 WEATHER = {"type": "object", "additionalProperties": False, "required": ["city", "unit"],
@@ -31,11 +28,9 @@ ASK = [{"role": "user", "content": "hi"}]
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The tiny model with a context long enough for the tools' signatures (a byte a token)."""
-    memory = MemoryTelemetry()
     path = write_gguf(tmp_path_factory.mktemp("tools") / "tiny-2k.gguf", context_length=2048)
-    engine = Engine.load(path, device="cpu", max_batch_size=4, kv_cache_tokens=8192, telemetry=memory.tel)
-    with app_in_thread(AsyncEngine(engine, max_waiting=16), memory.tel) as url:
-        yield openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=120), engine
+    with served_engine(path, max_batch_size=4, kv_cache_tokens=8192) as s:
+        yield s.client, s.engine
 
 
 def schema_of(name: str) -> dict:
