@@ -30,10 +30,6 @@ class EngineStats:
     prefix_cache_hits_total: int = 0  # of them, those found in the prefix cache
 
     @property
-    def prefix_cache_hit_rate(self) -> float:
-        return self.prefix_cache_hits_total / max(self.prefix_cache_queries_total, 1)
-
-    @property
     def kv_cache_usage(self) -> float:
         return self.kv_blocks_used / max(self.kv_blocks_used + self.kv_blocks_free, 1)
 

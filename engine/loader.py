@@ -39,6 +39,8 @@ def load_model(path: Path, *, device: torch.device | str | None = None, dtype: t
     path = Path(path)
     device = torch.device(device) if device is not None else auto_device()
     dtype = dtype or auto_dtype(device)
+    if quantize is not None and (device.type != "cpu" or dtype != torch.float32 or quantize != "int4"):
+        raise InvalidRequestError.for_field("dtype", f"{quantize} runs on the CPU (its float32 around it) only")
     if path.is_dir():
         cfg, tokenizer, state, digest = _read_hf_folder(path)
     elif path.is_file():
@@ -55,8 +57,6 @@ def load_model(path: Path, *, device: torch.device | str | None = None, dtype: t
         model.output.weight = model.tok_embeddings.weight
     model = model.to(device=device, dtype=dtype).eval().requires_grad_(False)
     if quantize is not None:
-        if device.type != "cpu" or dtype != torch.float32 or quantize != "int4":
-            raise InvalidRequestError.for_field("dtype", f"{quantize} runs on the CPU (its float32 around it) only")
         quantize_linears(model)
     elif device.type == "cpu" and dtype == torch.float32:
         shard_linears_for_cpu(model)

@@ -32,10 +32,10 @@ class ModelRunner:
         the model's own, before the mask. Chunks whose request scores its prompt run as their own forward,
         with logits at every position; each prompt token's log probability is kept on its sequence."""
         sampled: dict[int, tuple[int, TokenLogprob | None]] = {}
-        scoring = [i for i, c in enumerate(chunks) if _scores_prompt(c)]
-        rest = [i for i in range(len(chunks)) if i not in set(scoring)]
-        for group in ([i for i in rest if chunks[i].end - chunks[i].start == 1],
-                      [i for i in rest if chunks[i].end - chunks[i].start > 1], scoring):
+        scores = [_scores_prompt(c) for c in chunks]
+        scoring = [i for i, s in enumerate(scores) if s]
+        for group in ([i for i, c in enumerate(chunks) if not scores[i] and c.end - c.start == 1],
+                      [i for i, c in enumerate(chunks) if not scores[i] and c.end - c.start > 1], scoring):
             if not group:
                 continue
             if group is scoring:
