@@ -69,12 +69,11 @@ class BlockManager:
             table.append(block)
         return True
 
-    def take_prefix(self, tokens: Sequence[int]) -> list[int]:
-        """The cached blocks that hold the longest prefix of `tokens` in whole blocks, now held by the
-        caller (a new table), or [] when the first block is not cached."""
-        table, key = [], ROOT_KEY
-        for start in range(0, len(tokens) - self.block_size + 1, self.block_size):
-            key = block_key(key, tokens[start:start + self.block_size])
+    def take_prefix(self, keys: Sequence[bytes]) -> list[int]:
+        """The cached blocks that hold the longest run of `keys` (a sequence's block keys, in order), now
+        held by the caller (a new table), or [] when the first block is not cached."""
+        table = []
+        for key in keys:
             block = self._block_of.get(key)
             if block is None:
                 break

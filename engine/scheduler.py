@@ -116,22 +116,31 @@ class Scheduler:
         """Record that `chunk` was computed, and key each block of its sequence that it filled."""
         seq, size = chunk.seq, self.blocks.block_size
         seq.num_computed = chunk.end
-        for j in range(len(seq.block_keys), chunk.end // size):
-            key = block_key(seq.block_keys[-1] if seq.block_keys else ROOT_KEY, seq.tokens(j * size, (j + 1) * size))
-            seq.block_keys.append(key)
-            self.blocks.keep(seq.blocks[j], key)
+        filled = range(chunk.start // size, chunk.end // size)
+        if filled:
+            keys = self._keys(seq, filled.stop)
+            for j in filled:
+                self.blocks.keep(seq.blocks[j], keys[j])
+
+    def _keys(self, seq: Sequence, n: int) -> list[bytes]:
+        """The keys of `seq`'s first `n` full blocks, each computed once a sequence: its tokens never change,
+        whichever blocks hold them after a preemption."""
+        size = self.blocks.block_size
+        for j in range(len(seq.block_keys), n):
+            previous = seq.block_keys[-1] if j else ROOT_KEY
+            seq.block_keys.append(block_key(previous, seq.tokens(j * size, (j + 1) * size)))
+        return seq.block_keys
 
     def _take_cached_prefix(self, seq: Sequence) -> None:
         """Start `seq` on the cached blocks of its prefix; its last token is always computed (its logits
         are what the step samples from)."""
-        seq.blocks = self.blocks.take_prefix(seq.tokens(0, seq.num_tokens - 1))
+        seq.blocks = self.blocks.take_prefix(self._keys(seq, (seq.num_tokens - 1) // self.blocks.block_size))
         seq.num_computed = len(seq.blocks) * self.blocks.block_size
         if not seq.out:
             seq.cached_tokens = seq.num_computed
 
     def _preempt(self, seq: Sequence) -> None:
         self.blocks.release(seq.blocks)
-        seq.block_keys.clear()
         seq.num_computed = 0
         seq.preemptions += 1
         self.waiting.appendleft(seq)

@@ -24,7 +24,7 @@ class Sequence:
     out: list[int] = field(default_factory=list)
     num_computed: int = 0  # leading tokens whose keys and values are in the cache
     blocks: list[int] = field(default_factory=list)  # the block table
-    block_keys: list[bytes] = field(default_factory=list)  # the prefix-cache keys of its full computed blocks
+    block_keys: list[bytes] = field(default_factory=list)  # the prefix-cache keys of its first full blocks
     cached_tokens: int = 0  # prompt tokens found in the prefix cache rather than computed
     finish_reason: FinishReason | None = None
     preemptions: int = 0

@@ -25,15 +25,25 @@ from tests.telemetry_helpers import MemoryTelemetry
 SHARED = "You are terse. Context: the red box holds 7."  # 45 byte tokens: two whole blocks and some
 
 
+def keys(tokens: list[int], size: int) -> list[bytes]:
+    """The chain of keys of the full blocks of `tokens`, as the scheduler computes them."""
+    chain = [ROOT_KEY]
+    for j in range(len(tokens) // size):
+        chain.append(block_key(chain[-1], tokens[j * size:(j + 1) * size]))
+    return chain[1:]
+
+
 def keyed(blocks: BlockManager, tokens: list[int]) -> list[int]:
     """A table for `tokens`, every full block keyed as the scheduler keys them once computed."""
     table: list[int] = []
     assert blocks.grow(table, len(tokens))
-    key = ROOT_KEY
-    for j in range(len(tokens) // blocks.block_size):
-        key = block_key(key, tokens[j * blocks.block_size:(j + 1) * blocks.block_size])
+    for j, key in enumerate(keys(tokens, blocks.block_size)):
         blocks.keep(table[j], key)
     return table
+
+
+def take(blocks: BlockManager, tokens: list[int]) -> list[int]:
+    return blocks.take_prefix(keys(tokens, blocks.block_size))
 
 
 def test_a_released_prefix_is_taken_back_whole_blocks_only_and_only_at_the_same_positions() -> None:
@@ -42,15 +52,15 @@ def test_a_released_prefix_is_taken_back_whole_blocks_only_and_only_at_the_same_
     kept = first[:2]  # a copy: release empties `first`
     blocks.release(first)
     assert blocks.usage().cached == 2 and blocks.usage().used == 0 and blocks.usage().free == 8
-    assert blocks.take_prefix(list(range(9))) == kept  # the third block was never full: never keyed
-    assert blocks.take_prefix([1, *range(1, 8)]) == []  # one token differs in the first block: nothing matches
-    assert blocks.take_prefix(list(range(4)) + [9, 9, 9, 9]) == kept[:1]
+    assert take(blocks, list(range(9))) == kept  # the third block was never full: never keyed
+    assert take(blocks, [1, *range(1, 8)]) == []  # one token differs in the first block: nothing matches
+    assert take(blocks, list(range(4)) + [9, 9, 9, 9]) == kept[:1]
 
 
 def test_a_shared_block_is_held_until_its_last_user_lets_go() -> None:
     blocks = BlockManager(n_blocks=5, block_size=2)
     a = keyed(blocks, [1, 2, 3, 4])
-    b = blocks.take_prefix([1, 2, 3, 4, 5])
+    b = take(blocks, [1, 2, 3, 4, 5])
     assert b == a and blocks.usage().used == 2
     blocks.release(a)
     assert blocks.usage().used == 2 and blocks.usage().cached == 0  # b still reads them
@@ -66,7 +76,7 @@ def test_cached_blocks_give_way_least_recently_used_first_before_any_grow_fails(
     assert blocks.usage().cached == 4 and blocks.usage().free == 6
     table: list[int] = []
     assert blocks.grow(table, 8)  # two never-keyed blocks, then the two least recently cached: `old`'s
-    assert blocks.take_prefix([1, 2, 3, 4, 0]) == [] and blocks.take_prefix([5, 6, 7, 8, 0]) == new
+    assert take(blocks, [1, 2, 3, 4, 0]) == [] and take(blocks, [5, 6, 7, 8, 0]) == new
     assert not blocks.grow(table, 10)  # every block is held now: only then does a grow fail
 
 
@@ -74,7 +84,7 @@ def test_a_twin_computed_meanwhile_stays_private() -> None:
     blocks = BlockManager(n_blocks=5, block_size=2)
     a, b = keyed(blocks, [1, 2]), keyed(blocks, [1, 2])  # both computed before either was keyed
     blocks.release(b)  # its block was never keyed: it is free, not cached
-    assert blocks.usage().cached == 0 and blocks.usage().used == 1 and blocks.take_prefix([1, 2, 0]) == a
+    assert blocks.usage().cached == 0 and blocks.usage().used == 1 and take(blocks, [1, 2, 0]) == a
 
 
 @pytest.fixture(scope="module")
