@@ -29,15 +29,37 @@ class Call:
     arguments: dict[str, Any]
 
 
-def offered(tools: Sequence[Tool], choice: str) -> list[Tool]:
-    """The tools a reply may call under `choice`: "none", "auto", "required" or one tool's name."""
-    if choice == "none":
-        return []
-    return [t for t in tools if choice in ("auto", "required") or t["function"]["name"] == choice]
+@dataclass(frozen=True)
+class ToolUse:
+    """How one conversation uses its tools: its messages with the offered tools written in, the schema a
+    forced call is decoded under, and whether the reply is read for calls."""
+
+    messages: tuple[dict[str, str], ...]
+    json_schema: str | None  # set when a call is forced (tool choice "required" or a tool's name)
+    reads_calls: bool
+
+    def calls(self, reply: str) -> tuple[str, list[Call]]:
+        """The reply's calls and the text around them (all of it where it makes none)."""
+        if not self.reads_calls:
+            return reply, []
+        if self.json_schema is not None:
+            call = _forced_call(reply)
+            return ("", [call]) if call else (reply, [])
+        return read_calls(reply)
+
+
+def use_tools(messages: Sequence[dict[str, str]], tools: Sequence[Tool], choice: str) -> ToolUse:
+    """`messages` with the tools a reply may call under `choice` ("none", "auto", "required" or one tool's
+    name); a required or named call is a structured output under `_forced_schema`."""
+    chosen = [] if choice == "none" else [t for t in tools if choice in ("auto", "required")
+                                          or t["function"]["name"] == choice]
+    if not chosen:
+        return ToolUse(tuple(messages), None, reads_calls=False)
+    return ToolUse(with_tools(messages, chosen), _forced_schema(chosen) if forces(choice) else None, reads_calls=True)
 
 
 def forces(choice: str) -> bool:
-    """Whether `choice` makes the reply a call (it is then decoded under `forced_schema`)."""
+    """Whether `choice` makes the reply a call."""
     return choice not in ("none", "auto")
 
 
@@ -59,7 +81,7 @@ def tool_response(content: str) -> dict[str, str]:
     return {"role": "user", "content": f"<tool_response>\n{content}\n</tool_response>"}
 
 
-def forced_schema(tools: Sequence[Tool]) -> str:
+def _forced_schema(tools: Sequence[Tool]) -> str:
     """JSON text of the schema a forced call is decoded under: one of the tools, by name, with arguments
     that match that tool's own parameter schema."""
     return json.dumps({"anyOf": [
@@ -69,7 +91,7 @@ def forced_schema(tools: Sequence[Tool]) -> str:
         for t in tools]})
 
 
-def forced_call(text: str) -> Call | None:
+def _forced_call(text: str) -> Call | None:
     """The call a forced reply is (None when max_tokens cut it short)."""
     try:
         return _call(json.loads(text))
@@ -80,13 +102,16 @@ def forced_call(text: str) -> Call | None:
 def read_calls(text: str) -> tuple[str, list[Call]]:
     """A reply's `<tool_call>` blocks as calls, and the text around them; a block that is not a call
     (broken JSON, no name) stays in the text."""
-    calls, kept = [], []
-    for found in _BLOCK.finditer(text):
+    calls: list[Call] = []
+
+    def taken(block: re.Match) -> str:
         try:
-            calls.append(_call(json.loads(found.group(1))))
+            calls.append(_call(json.loads(block.group(1))))
         except ValueError:
-            kept.append(found.group(0))
-    rest = _BLOCK.sub(lambda m: m.group(0) if m.group(0) in kept else "", text)
+            return block.group(0)
+        return ""
+
+    rest = _BLOCK.sub(taken, text)
     return rest.strip() if calls else text, calls
 
 

@@ -10,6 +10,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Str
                       model_validator)
 
 from engine.sampling_params import MAX_TOP_LOGPROBS
+from engine.tool_calls import forces
 
 MAX_COMPLETION_LOGPROBS = 5  # the legacy completions API's limit
 MAX_N = 16  # choices per request: each holds its own KV blocks while it decodes
@@ -179,8 +180,7 @@ class ChatCompletionRequest(SamplingFields):
             raise ValueError(f"tool_choice names {self.tool_choice.function.name!r}, which is not among the tools")
         if self.tool_choice == "required" and not names:
             raise ValueError("tool_choice 'required' needs tools")
-        forced = self.tool_choice == "required" or isinstance(self.tool_choice, NamedToolChoice)
-        if forced and self.response_format is not None and self.response_format.type != "text":
+        if forces(self.tool_choice_name) and self.response_format is not None and self.response_format.type != "text":
             raise ValueError("a forced tool call is decoded under its own schema: give tool_choice or "
                              "response_format, not both")
         return self
@@ -188,6 +188,11 @@ class ChatCompletionRequest(SamplingFields):
     def requested_logprobs(self) -> int | None:
         """The engine's `logprobs`: None when not asked, else how many rivals per token."""
         return (self.top_logprobs or 0) if self.logprobs else None
+
+    @property
+    def tool_choice_name(self) -> str:
+        """"none", "auto", "required" or the named function's name (engine.tool_calls' spelling)."""
+        return self.tool_choice if isinstance(self.tool_choice, str) else self.tool_choice.function.name
 
 
 class CompletionRequest(SamplingFields):

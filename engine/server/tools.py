@@ -8,42 +8,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from engine.server.protocol import ChatCompletionRequest, ChatMessage
-from engine.tool_calls import (Call, block, forced_call, forced_schema, forces, offered, read_calls, tool_response,
-                               with_tools)
-
-
-@dataclass(frozen=True)
-class ToolUse:
-    """How one chat request uses its tools: the messages as the template renders them, the schema a forced
-    call is decoded under, and whether the reply is read for calls."""
-
-    messages: tuple[dict[str, str], ...]
-    json_schema: str | None  # set when a call is forced (tool_choice "required" or a named function)
-    reads_calls: bool
+from engine.tool_calls import Call, ToolUse, block, tool_response, use_tools
 
 
 def plan(body: ChatCompletionRequest) -> ToolUse:
-    choice = body.tool_choice if isinstance(body.tool_choice, str) else body.tool_choice.function.name
-    specs = offered([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in body.tools or ()], choice)
-    messages = tuple(_as_text(m) for m in body.messages)
-    if not specs:
-        return ToolUse(messages, None, reads_calls=False)
-    return ToolUse(with_tools(messages, specs), forced_schema(specs) if forces(choice) else None, reads_calls=True)
+    tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in body.tools or ()]
+    return use_tools(tuple(_as_text(m) for m in body.messages), tools, body.tool_choice_name)
 
 
 def read_reply(use: ToolUse, text: str) -> tuple[str | None, list[dict[str, Any]]]:
-    """The reply's content (None when it is only calls) and its calls in OpenAI's shape."""
-    if not use.reads_calls:
-        return text, []
-    if use.json_schema is not None:
-        call = forced_call(text)
-        return (None, [_openai(call)]) if call else (text, [])
-    content, calls = read_calls(text)
-    return content or None, [_openai(c) for c in calls]
+    """The reply's content (None when it is only calls, or empty where calls were looked for) and its calls
+    in OpenAI's shape."""
+    content, calls = use.calls(text)
+    if calls or (use.reads_calls and use.json_schema is None):
+        content = content or None
+    return content, [_openai(c) for c in calls]
 
 
 def _openai(call: Call) -> dict[str, Any]:

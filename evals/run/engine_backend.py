@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from engine import GenerationRequest, InvalidRequestError
-from engine.tool_calls import block, forced_call, forced_schema, forces, offered, with_tools
+from engine.tool_calls import ToolUse, block, use_tools
 from evals.run.loglik import loglik, scoring_request, text_offsets
 from evals.run.suite import SamplingConfig
 from evals.run.work import Completion, WorkItem, sampling_params
@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from engine.engine import Engine
 
 
-def _output(item: WorkItem, text: str) -> str:
+def _output(item: WorkItem, use: ToolUse, text: str) -> str:
     """The answer as stored: a forced call written as its `<tool_call>` block, as any other call is."""
-    if item.tools and forces(item.tool_choice) and (call := forced_call(text)) is not None:
-        return block(call)
+    if use.json_schema is not None and (calls := use.calls(text)[1]):
+        return block(calls[0])
     return item.reply_start(structured_outputs=True) + text
 
 
@@ -32,18 +32,15 @@ class EngineBackend:
         self.engine, self.sampling, self.group_size = engine, sampling, group_size
         self.model_id, self.model_digest = engine.model_id, engine.loaded.weights_sha256
 
-    def _request(self, item: WorkItem) -> GenerationRequest:
+    def _request(self, item: WorkItem, use: ToolUse) -> GenerationRequest:
         """The item as the engine takes it; its tools written into the conversation (a forced call decoded
         under the call's schema), as `goldgate serve` writes a request's."""
-        tools = offered(item.tools, item.tool_choice)
-        schema = forced_schema(tools) if tools and forces(item.tool_choice) else item.json_schema
-        params = sampling_params(self.sampling, item.seed, schema)
-        messages = with_tools(item.messages, tools) if tools else item.messages
+        params = sampling_params(self.sampling, item.seed, use.json_schema or item.json_schema)
         trace = {"traceparent": item.traceparent, "span_attributes": dict(item.span_attributes)}
         if not (start := item.reply_start(structured_outputs=True)):
-            return GenerationRequest(messages=messages, params=params, **trace)
+            return GenerationRequest(messages=use.messages, params=params, **trace)
         started = {"role": "assistant", "content": start}  # the reply continues after the prefix
-        return GenerationRequest(messages=(*item.messages, started), add_generation_prompt=False,
+        return GenerationRequest(messages=(*use.messages, started), add_generation_prompt=False,
                                  continue_final_message=True, params=params, **trace)
 
     def logliks(self, items: Sequence[WorkItem]) -> dict[int, tuple[Loglik, ...]]:
@@ -68,9 +65,10 @@ class EngineBackend:
 
     def complete(self, items: Sequence[WorkItem]) -> Iterator[list[Completion]]:
         scored = self.logliks(items)
-        requests, runnable, refused = [], [], []
+        requests, runnable, uses, refused = [], [], [], []
         for item in items:
-            request = self._request(item)
+            use = use_tools(item.messages, item.tools, item.tool_choice)
+            request = self._request(item, use)
             try:
                 self.engine.validate(request)
             except InvalidRequestError as e:  # e.g. a prompt longer than the context window
@@ -78,12 +76,13 @@ class EngineBackend:
                 continue
             requests.append(request)
             runnable.append(item)
+            uses.append(use)
         if refused:
             yield refused
         group: list[Completion] = []
         for i, r in self.engine.as_completed(requests):
             t = r.timings  # latency counts from the request's prefill, not from when the whole set was queued
-            output = _output(runnable[i], r.text)
+            output = _output(runnable[i], uses[i], r.text)
             group.append(Completion(runnable[i], output=output, finish_reason=r.finish_reason,
                                     prompt_tokens=r.usage.prompt_tokens, completion_tokens=r.usage.completion_tokens,
                                     latency_s=t.total_s - t.queue_s, ttft_s=t.time_to_first_token_s - t.queue_s,
