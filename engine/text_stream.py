@@ -6,6 +6,7 @@ a stop string; a stop string itself is never shown.
 
 from __future__ import annotations
 
+import itertools
 from typing import Callable, Sequence
 
 
@@ -42,3 +43,9 @@ class TextStream:
             return ""
         delta, self._shown = self.text[self._shown:upto], upto
         return delta
+
+
+def text_offsets(token_texts: Sequence[str], start: int = 0) -> list[int]:
+    """Where each token's text starts in the text they make together (from `start`): the legacy
+    completions API's `text_offset`, and how a continuation's tokens are told from its context's."""
+    return list(itertools.accumulate((len(t) for t in token_texts[:-1]), initial=start)) if token_texts else []

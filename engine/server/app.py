@@ -153,21 +153,18 @@ def create_app(engine: AsyncEngine, telemetry: Telemetry, *, api_key: str | None
                 yield responses.sse(responses.chunk(*envelope, role=True, index=i))
         try:
             async for i, piece in _merged(streams):
-                if held:
-                    if piece.result is not None:
-                        content, calls = tools.read_reply(tool_use, piece.result.text)
-                        yield responses.sse(responses.chunk(*envelope, text=content, tool_calls=calls, index=i))
-                        yield responses.sse(responses.chunk(*envelope, index=i, finish_reason=responses.finish_reason(
-                            piece.result, calls)))
-                elif piece.text or piece.logprobs:
+                if not held and (piece.text or piece.logprobs):
                     logprobs = responses.logprobs_of(kind, piece.logprobs, token_text, offsets[i]) if piece.logprobs \
                         else None
                     yield responses.sse(responses.chunk(*envelope, text=piece.text, logprobs=logprobs, index=i))
                     offsets[i] += len(piece.text)
                 if piece.result is not None:
-                    if not held:
-                        yield responses.sse(responses.chunk(*envelope, finish_reason=piece.result.finish_reason,
-                                                            index=i))
+                    calls: list = []
+                    if held:
+                        content, calls = tools.read_reply(tool_use, piece.result.text)
+                        yield responses.sse(responses.chunk(*envelope, text=content, tool_calls=calls, index=i))
+                    yield responses.sse(responses.chunk(*envelope, index=i,
+                                                        finish_reason=responses.finish_reason(piece.result, calls)))
                     finished.append(piece.result)
             if include_usage:
                 yield responses.sse(responses.usage_chunk(kind, finished, response_id, created_at, model))

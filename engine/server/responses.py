@@ -8,6 +8,7 @@ from typing import Any, Callable, Literal, Sequence
 
 from engine.request import GenerationResult, TokenLogprob
 from engine.server.tools import ToolUse, read_reply
+from engine.text_stream import text_offsets
 
 Kind = Literal["chat", "text"]
 
@@ -43,9 +44,8 @@ def text_logprobs(entries: Sequence[TokenLogprob], text: TokenText, offset: int 
     """The legacy completions API's `logprobs`: parallel lists of tokens, their log probabilities, their
     rivals as {token: logprob}, and where each token's text starts in the answer."""
     tokens = [text(e.token_id) for e in entries]
-    offsets = [offset + sum(len(t) for t in tokens[:i]) for i in range(len(tokens))]
     return {"tokens": tokens, "token_logprobs": [e.logprob for e in entries],
-            "top_logprobs": [_by_text(e.top, text) for e in entries], "text_offset": offsets}
+            "top_logprobs": [_by_text(e.top, text) for e in entries], "text_offset": text_offsets(tokens, offset)}
 
 
 def _by_text(top: Sequence[tuple[int, float]], text: TokenText) -> dict[str, float]:

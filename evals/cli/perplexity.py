@@ -25,16 +25,15 @@ def register(commands: argparse._SubParsersAction, settings: Settings) -> None:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
-    from evals.golden.dataset import load_golden_set, question_text
+    from evals.golden.dataset import load_golden_set
     from evals.run.engine_backend import EngineBackend
     from evals.run.suite import SamplingConfig
     from evals.run.work import WorkItem
-    from evals.scorers.choice_loglik import Continuation
+    from evals.scorers.choice_loglik import continuation
     from evals.stats.perplexity import corpus_perplexity
 
     golden = load_golden_set(args.dataset)
-    items = [WorkItem(ex, 0, (), None, None, continuations=(Continuation(f"Question: {question_text(ex)}\nAnswer:",
-                                                                         f" {ex.expected.answer}"),))
+    items = [WorkItem(ex, 0, (), None, None, continuations=(continuation(ex, ex.expected.answer),))
              for ex in golden.examples if ex.expected.answer]
     if not items:
         raise EvalInputError("no example has an expected answer to score", file=args.dataset)

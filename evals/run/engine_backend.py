@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from engine import GenerationRequest, InvalidRequestError
+from engine.text_stream import text_offsets
 from engine.tool_calls import ToolUse, block, use_tools
-from evals.run.loglik import loglik, scoring_request, text_offsets
+from evals.run.loglik import loglik, scoring_request
 from evals.run.suite import SamplingConfig
 from evals.run.work import Completion, WorkItem, sampling_params
 from evals.scorers.choice_loglik import Loglik

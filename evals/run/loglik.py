@@ -23,14 +23,5 @@ def loglik(continuation: Continuation, offsets: Sequence[int], logprobs: Sequenc
     return Loglik(sum(picked), len(picked))
 
 
-def text_offsets(token_texts: Sequence[str]) -> list[int]:
-    """Where each token's text starts in the text they make together."""
-    out, at = [], 0
-    for text in token_texts:
-        out.append(at)
-        at += len(text)
-    return out
-
-
 def scoring_request(continuation: Continuation) -> GenerationRequest:
     return GenerationRequest(prompt=continuation.context + continuation.text, params=SCORING)

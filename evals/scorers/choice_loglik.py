@@ -31,11 +31,15 @@ class Loglik:
     tokens: int
 
 
+def continuation(example: Example, answer: str) -> Continuation:
+    """`answer` after lm-evaluation-harness's plain-text prompt of the example's question (the same text for
+    the engine and for any endpoint, whose chat template the harness does not know)."""
+    return Continuation(f"Question: {question_text(example)}\nAnswer:", f" {answer}")
+
+
 def continuations(example: Example) -> tuple[Continuation, ...]:
-    """One per choice, in the example's order, after lm-evaluation-harness's plain-text prompt (the same text
-    for the engine and for any endpoint, whose chat template the harness does not know)."""
-    context = f"Question: {question_text(example)}\nAnswer:"
-    return tuple(Continuation(context, f" {choice}") for choice in example.expected.choices or ())
+    """One per choice, in the example's order."""
+    return tuple(continuation(example, choice) for choice in example.expected.choices or ())
 
 
 class ChoiceLoglik(Scorer):

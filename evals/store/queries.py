@@ -8,13 +8,13 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
 
 from evals.store.spans import attribute_sql
 from evals.store.summary import metric_struct
 
 _METRIC = metric_struct()  # the stored summary's metric rows, as its model declares them, for from_json
 GENERATION = "kind = 'INTERNAL' AND input_tokens IS NOT NULL"  # an engine's generation span
-CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
 Con = duckdb.DuckDBPyConnection
 
 
@@ -180,7 +180,7 @@ def traffic(con: Con, model: str | None, run_id: str | None) -> pd.DataFrame:
                count(*) / (SELECT w FROM width) AS requests_per_s,
                sum(coalesce(output_tokens, 0)) / (SELECT w FROM width) AS output_tokens_per_s,
                avg(requests_waiting) AS queue_depth, max(kv_cache_usage) AS kv_cache_usage,
-               sum(coalesce(TRY_CAST({attribute_sql(CACHE_READ)} AS BIGINT), 0))
+               sum(coalesce(TRY_CAST({attribute_sql(GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)} AS BIGINT), 0))
                    / nullif(sum(input_tokens), 0) AS prefix_cache_hit_rate
         FROM g GROUP BY t ORDER BY t""", params)
 
