@@ -194,8 +194,8 @@ async def _unless_gone(request: Request, streams: list[RequestStream]) -> list[G
 
 
 async def _merged(streams: list[RequestStream]) -> AsyncIterator[tuple[int, StreamChunk]]:
-    """The chunks of several streams as they come, each with its stream's index; an engine failure in any
-    is raised here."""
+    """The chunks of several streams as they come, each with its stream's index; a failure in any (the
+    engine's, or any other) is raised here."""
     if len(streams) == 1:
         async for piece in streams[0]:
             yield 0, piece
@@ -207,7 +207,7 @@ async def _merged(streams: list[RequestStream]) -> AsyncIterator[tuple[int, Stre
             async for piece in stream:
                 await arrived.put((i, piece))
             await arrived.put((i, None))
-        except EngineFailedError as e:
+        except Exception as e:  # noqa: BLE001 - raised where the chunks are read, never left waiting there
             await arrived.put((i, e))
 
     pumps = [asyncio.ensure_future(pump(i, s)) for i, s in enumerate(streams)]
