@@ -60,7 +60,8 @@ class Engine:
             raise InvalidRequestError.for_field("kv_cache_tokens", f"must be at least 1, got {kv_cache_tokens}")
         blocks = BlockManager(n_blocks, BLOCK_SIZE)
         self.grammars = Grammars(self.tokenizer, loaded.config.vocab_size)
-        runner = ModelRunner(self.model, loaded.device, self.grammars, n_blocks=n_blocks, block_size=BLOCK_SIZE)
+        runner = ModelRunner(self.model, loaded.device, self.grammars, n_blocks=n_blocks, block_size=BLOCK_SIZE,
+                             kernels=loaded.kernels)
         self.core = EngineCore(runner, blocks, self.tokenizer.eos_ids, max_running=max_batch_size,
                                token_budget=token_budget or max(512, max_batch_size),
                                on_finish=observer(telemetry, self.model_id, self.stats) if telemetry else None)

@@ -15,9 +15,10 @@ from engine.cpu_layout import shard_linears_for_cpu
 from engine.devices import auto_device, auto_dtype
 from engine.errors import InvalidRequestError, ModelFileError
 from engine.gguf_file import open_gguf
+from engine.kernels import PackedKernels, packed_kernels
 from engine.model import Transformer
-from engine.model_store import sha256_file
-from engine.quantized import quantize_linears
+from engine.model_store import DEFAULT_HOME, sha256_file
+from engine.packed import BITS, PackReport, pack_linears
 from engine.tokenizer import Tokenizer
 from engine.weights import GGUF_GLOBAL, GGUF_LAYER, HF_GLOBAL, HF_LAYER, build_state_dict, gguf_transforms
 
@@ -28,18 +29,23 @@ class LoadedModel:
     tokenizer: Tokenizer
     config: ModelConfig
     model_id: str
-    weights_sha256: str  # of the file; with "+int4" when its weights run quantized (other answers, other cache)
+    weights_sha256: str  # of the file; with "+int4" or "+int8" when a matrix was requantised (other answers)
     device: torch.device
     dtype: torch.dtype
+    packing: PackReport | None = None  # on the CPU in float32: which matrices run packed (engine.packed)
+    kernels: PackedKernels | None = None  # the CPU kernels, where they were built (float32 on the CPU)
 
 
 def load_model(path: Path, *, device: torch.device | str | None = None, dtype: torch.dtype | None = None,
-               quantize: str | None = None) -> LoadedModel:
-    """`quantize`: None, or "int4" (engine.quantized: CPU, float32 around 4-bit weight-only products)."""
+               quantize: str | None = None, packed: bool = True, kernel_cache: Path | None = None) -> LoadedModel:
+    """`quantize`: None, "int8" or "int4" (engine.packed: CPU, float32 arithmetic on requantised weights).
+    `packed`: on the CPU in float32, hold the matrices that are already 4- or 8-bit grids packed (the same
+    numbers, a fifth of the bytes); False keeps every matrix dense. `kernel_cache`: where the packed
+    kernels are compiled (default ~/.cache/goldgate/kernels)."""
     path = Path(path)
     device = torch.device(device) if device is not None else auto_device()
     dtype = dtype or auto_dtype(device)
-    if quantize is not None and (device.type != "cpu" or dtype != torch.float32 or quantize != "int4"):
+    if quantize is not None and (device.type != "cpu" or dtype != torch.float32 or quantize not in BITS):
         raise InvalidRequestError.for_field("dtype", f"{quantize} runs on the CPU (its float32 around it) only")
     if path.is_dir():
         cfg, tokenizer, state, digest = _read_hf_folder(path)
@@ -56,12 +62,19 @@ def load_model(path: Path, *, device: torch.device | str | None = None, dtype: t
     if cfg.tie_embeddings:  # assign=True replaced both parameters; share them again
         model.output.weight = model.tok_embeddings.weight
     model = model.to(device=device, dtype=dtype).eval().requires_grad_(False)
-    if quantize is not None:
-        quantize_linears(model)
-    elif device.type == "cpu" and dtype == torch.float32:
-        shard_linears_for_cpu(model)
+    packing = kernels = None
+    if device.type == "cpu" and dtype == torch.float32:
+        kernels = packed_kernels(kernel_cache or DEFAULT_HOME / "kernels")
+        if kernels is None and quantize is not None:
+            raise InvalidRequestError.for_field("dtype", f"{quantize} needs the packed kernels, which could not be "
+                                                         "built here (a C++ compiler, g++, is required)")
+        if kernels is not None and (packed or quantize):
+            packing = pack_linears(model, kernels, quantize)
+        shard_linears_for_cpu(model)  # whatever stayed dense
+    suffix = f"+{quantize}" if packing is not None and packing.requantised else ""
     return LoadedModel(model=model, tokenizer=tokenizer, config=cfg, model_id=path.stem if path.is_file() else path.name,
-                       weights_sha256=digest + (f"+{quantize}" if quantize else ""), device=device, dtype=dtype)
+                       weights_sha256=digest + suffix, device=device, dtype=dtype, packing=packing,
+                       kernels=kernels)
 
 
 def _expected_shapes(cfg: ModelConfig) -> dict[str, torch.Size]:

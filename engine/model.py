@@ -51,8 +51,7 @@ class Attention(nn.Module):
         if kv is None:  # no cache: the tokens attend causally to each other
             y = F.scaled_dot_product_attention(q, k.transpose(1, 2), v.transpose(1, 2), is_causal=True, enable_gqa=True)
         else:
-            k, v = cache.update(kv, k, v)  # [B, nkv, L, hd] each
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=kv.mask, enable_gqa=True)  # [B, nh, T, hd]
+            y = cache.attend(kv, q, k, v)  # [B, nh, T, hd]
         return self.wo(y.transpose(1, 2).reshape(B, T, D))
 
 

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from engine.grammar import Grammars
+from engine.kernels import PackedKernels
 from engine.model import Transformer
 from engine.paged_cache import allocate_caches, kv_view
 from engine.request import TokenLogprob
@@ -19,10 +20,10 @@ from engine.scheduler import Chunk
 
 class ModelRunner:
     def __init__(self, model: Transformer, device: torch.device, grammars: Grammars, *, n_blocks: int,
-                 block_size: int) -> None:
+                 block_size: int, kernels: PackedKernels | None = None) -> None:
         self.model, self.device, self.grammars, self.block_size = model, device, grammars, block_size
         weight = model.tok_embeddings.weight
-        self.caches = allocate_caches(model.config, n_blocks * block_size, weight.dtype, weight.device)
+        self.caches = allocate_caches(model.config, n_blocks * block_size, weight.dtype, weight.device, kernels)
 
     @torch.inference_mode()
     def execute(self, chunks: tuple[Chunk, ...]) -> dict[int, tuple[int, TokenLogprob | None]]:

@@ -2,6 +2,6 @@
 and a suite checks them without importing torch; `engine.devices` turns them into torch objects."""
 
 DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("auto", "float32", "bfloat16", "float16", "int4")  # auto: bfloat16 on CUDA, float32 on CPU
-QUANTIZED = ("int4",)  # weight-only, CPU: float32 around 4-bit products (engine.quantized)
+DTYPES = ("auto", "float32", "bfloat16", "float16", "int8", "int4")  # auto: bfloat16 on CUDA, float32 on CPU
+QUANTIZED = ("int8", "int4")  # weight-only, CPU: float32 products on requantised weights (engine.packed)
 DEFAULT_MAX_BATCH = 32  # sequences decoded together; on CPU, throughput still grows up to about here

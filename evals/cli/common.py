@@ -98,7 +98,8 @@ def backend_from_flags(model: str | None, endpoint: str | None, sampling: Sampli
 def add_placement_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--dtype", choices=DTYPES, default="auto",
-                   help="auto: bfloat16 on CUDA, float32 on CPU; int4: 4-bit weights on CPU (docs/engine.md)")
+                   help="auto: bfloat16 on CUDA, float32 on CPU; int8, int4: weights requantised to 8 or 4 bits "
+                        "on CPU, float32 arithmetic (docs/engine.md)")
 
 
 def model_path(name: str | None, settings: Settings) -> Path:
