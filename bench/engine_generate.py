@@ -3,10 +3,9 @@
 Both load the same GGUF, decode the same prompt for exactly --tokens tokens (EOS ignored), and run
 interleaved (transformers, engine, transformers, ...) so machine noise hits both alike. Decode
 tokens/s excludes prefill: (tokens - 1) / (time of the whole call - time to the first token). Each
-engine dtype runs beside transformers in the same dtype, and int4 (weight-only, engine.quantized)
-beside transformers in float32, which dequantises the file. `--contended` keeps one core busy with
-another process throughout, as a shared CI runner or laptop does. The ratios engine / transformers
-are printed last, one a dtype.
+engine configuration (bench/engine_choices.py) runs beside transformers in float32, bfloat16 beside
+bfloat16. `--contended` keeps one core busy with another process throughout, as a shared CI runner or laptop
+does. The ratios engine / transformers are printed last, one a dtype.
 """
 
 from __future__ import annotations
@@ -23,12 +22,9 @@ from engine import GenerationRequest, SamplingParams, model_store
 from engine.engine import Engine
 from evals.settings import Settings
 
+from engine_choices import CHOICES, anchor_dtype, load_choice
+
 PROMPT = [{"role": "user", "content": "Write a long story about a dragon who learns to bake bread."}]
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int4": torch.float32}
-QUANTIZE = {"int4": "int4"}
-ANCHOR = {"float32": "float32", "bfloat16": "bfloat16", "int4": "float32"}  # transformers' dtype beside each
-
-
 class FirstTokenClock(transformers.generation.streamers.BaseStreamer):
     """Notes when transformers hands over its first generated token (the prompt arrives first)."""
 
@@ -69,8 +65,8 @@ def spin() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dtype", nargs="+", choices=list(DTYPES), default=["float32", "int4"],
-                    help="the engine's; transformers runs float32 beside int4 (it dequantises) and float32")
+    ap.add_argument("--dtype", nargs="+", choices=list(CHOICES), default=["float32", "float32-dense", "int4"],
+                    help="the engine's; transformers runs in float32 beside all but bfloat16 (it dequantises)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
@@ -79,14 +75,11 @@ def main() -> None:
     if args.tokens < 2 or args.repeats < 1:
         ap.error("--tokens must be at least 2 and --repeats at least 1")
     path = model_store.pull(home=Settings.from_env().home)
-    engines = {d: Engine.load(path, device=args.device, dtype=DTYPES[d], quantize=QUANTIZE.get(d)) for d in args.dtype}
+    engines = {d: load_choice(path, d, device=args.device) for d in args.dtype}
     refs = {}
-    for d in args.dtype:
-        anchor = ANCHOR[d]
-        if anchor not in refs:
-            ref = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
-                                                                    dtype=DTYPES[anchor])
-            refs[anchor] = ref.to(args.device).eval()
+    for a in {anchor_dtype(d) for d in args.dtype}:
+        ref = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=a)
+        refs[a] = ref.to(args.device).eval()
     ids = next(iter(engines.values())).tokenizer.encode(
         next(iter(engines.values())).tokenizer.chat_template.render(PROMPT))
     busy = multiprocessing.Process(target=spin, daemon=True) if args.contended else None
@@ -94,13 +87,13 @@ def main() -> None:
         busy.start()
     try:
         for d in args.dtype:  # warm-up
-            transformers_decode_tps(refs[ANCHOR[d]], ids, 8, args.device)
+            transformers_decode_tps(refs[anchor_dtype(d)], ids, 8, args.device)
             engine_decode_tps(engines[d], 8)
         hf = {d: [] for d in args.dtype}
         ours = {d: [] for d in args.dtype}
         for _ in range(args.repeats):
             for d in args.dtype:
-                hf[d].append(transformers_decode_tps(refs[ANCHOR[d]], ids, args.tokens, args.device))
+                hf[d].append(transformers_decode_tps(refs[anchor_dtype(d)], ids, args.tokens, args.device))
                 ours[d].append(engine_decode_tps(engines[d], args.tokens))
     finally:
         if busy is not None:
@@ -110,7 +103,7 @@ def main() -> None:
     print(f"prompt {len(ids)} tokens, decode {args.tokens} tokens greedy, median of {args.repeats}")
     for d in args.dtype:
         runs = ", ".join(f"{x:.1f}" for x in hf[d])
-        print(f"transformers generate ({ANCHOR[d]}): {statistics.median(hf[d]):6.1f} tok/s  (runs: {runs})")
+        print(f"transformers generate ({str(anchor_dtype(d)).split('.')[-1]}): {statistics.median(hf[d]):6.1f} tok/s  (runs: {runs})")
         runs = ", ".join(f"{x:.1f}" for x in ours[d])
         print(f"goldgate engine ({d}):      {statistics.median(ours[d]):6.1f} tok/s  (runs: {runs})")
     for d in args.dtype:

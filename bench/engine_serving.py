@@ -28,9 +28,9 @@ from evals.golden.dataset import load_golden_set
 from evals.run.suite import load_suite
 from evals.settings import Settings
 
+from engine_choices import CHOICES, anchor_dtype, load_choice
+
 SUITE = Path(__file__).resolve().parent.parent / "datasets" / "general-v1" / "suite.yaml"
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int4": torch.float32}  # transformers' too
-QUANTIZE = {"int4": "int4"}  # weight-only on the engine's side (engine.quantized); transformers dequantises
 TOPICS = ["the sea", "a cat", "rain", "Paris", "bread", "a robot", "the moon", "music"]
 STATIC_BATCH = 32
 
@@ -96,8 +96,7 @@ def transformers_mixed(model, prompts: list[list[int]], max_tokens: int, eos: li
 
 
 def run(path: Path, dtype_name: str, tokens: int, max_tokens: int) -> None:
-    dtype = DTYPES[dtype_name]
-    engine = Engine.load(path, device="cpu", dtype=dtype, max_batch_size=64, quantize=QUANTIZE.get(dtype_name))
+    engine = load_choice(path, dtype_name, max_batch_size=64)
     engine.generate([GenerationRequest(prompt="warm up", params=SamplingParams(max_tokens=4))])
     print(f"\n== {dtype_name}: concurrent requests, {tokens} output tokens each ==")
     params = SamplingParams(temperature=0, max_tokens=tokens, ignore_eos=True)
@@ -113,7 +112,8 @@ def run(path: Path, dtype_name: str, tokens: int, max_tokens: int) -> None:
     engine32 = Engine(engine.loaded, max_batch_size=STATIC_BATCH)
     prompts = eval_prompts(engine32, 64)
     prompt_ids = [engine32.tokenizer.encode(p) for p in prompts]
-    hf = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=dtype).eval()
+    hf = transformers.AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                      dtype=anchor_dtype(dtype_name)).eval()
     eos = sorted(engine32.tokenizer.eos_ids)
     theirs, their_out = transformers_mixed(hf, prompt_ids, max_tokens, eos)
     ours, our_out = engine_mixed(engine32, prompts, max_tokens)
@@ -127,14 +127,15 @@ def run(path: Path, dtype_name: str, tokens: int, max_tokens: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dtype", choices=[*DTYPES, "all"], default="all")
+    ap.add_argument("--dtype", nargs="+", choices=list(CHOICES), default=["float32", "float32-dense"],
+                    help="engine configurations (bench/engine_choices.py), each against transformers")
     ap.add_argument("--tokens", type=int, default=128, help="output tokens per request in the concurrency runs")
     ap.add_argument("--max-tokens", type=int, default=128, help="the cap on each answer in the mixed workload")
     args = ap.parse_args()
     path = model_store.pull(home=Settings.from_env().home)
     print(f"machine: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}, "
           f"transformers {transformers.__version__}")
-    for name in (DTYPES if args.dtype == "all" else [args.dtype]):
+    for name in args.dtype:
         run(path, name, args.tokens, args.max_tokens)
 
 

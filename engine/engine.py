@@ -72,8 +72,10 @@ class Engine:
     @classmethod
     def load(cls, path: Path, *, device: str | torch.device | None = None, dtype: torch.dtype | None = None,
              max_batch_size: int = DEFAULT_MAX_BATCH, kv_cache_tokens: int | None = None,
-             telemetry: Telemetry | None = None, quantize: str | None = None) -> "Engine":
-        return cls(load_model(path, device=device, dtype=dtype, quantize=quantize), max_batch_size=max_batch_size,
+             telemetry: Telemetry | None = None, quantize: str | None = None,
+             kernel_cache: Path | None = None) -> "Engine":
+        return cls(load_model(path, device=device, dtype=dtype, quantize=quantize, kernel_cache=kernel_cache),
+                   max_batch_size=max_batch_size,
                    kv_cache_tokens=kv_cache_tokens, telemetry=telemetry)
 
     @property

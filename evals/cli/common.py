@@ -129,7 +129,7 @@ def load_engine(model: str | None, settings: Settings, *, device: str = "auto", 
     except InvalidRequestError as e:
         raise InvalidRequestError.for_field(f"{flag_prefix}{e.field}", e.detail) from None
     return Engine.load(model_path(model, settings), device=resolved_device, dtype=resolved_dtype, quantize=quantize,
-                       **engine_options)
+                       kernel_cache=settings.home / "kernels", **engine_options)
 
 
 def configure_telemetry(settings: Settings, *, service_name: str, prometheus: bool = False,
