@@ -32,18 +32,18 @@ class PackedLinear(nn.Module):
 
     def __init__(self, kernels: PackedKernels, codes: Tensor, scales: Tensor, mins: Tensor | None) -> None:
         super().__init__()
-        self.kernels, self.codes, self.scales, self.mins = kernels, codes, scales, mins
-        self.matrix = PackedMatrix(codes, scales, mins)
+        self.kernels, self.matrix = kernels, PackedMatrix(codes, scales, mins)
         self.out_features, self.in_features = self.matrix.n, self.matrix.k
         self.bits = 8 if mins is None else 4
 
     @property
     def weight(self) -> Tensor:
         """The dense [out, in] float32 matrix the codes stand for (a copy, for inspection and tests)."""
-        if self.mins is None:
-            q = self.codes.float().view(self.out_features, -1, BLOCK)
-            return (self.scales[..., None] * q).view(self.out_features, -1)
-        return torch.addcmul(self.mins[..., None], self.scales[..., None], _unpack_nibbles(self.codes)).view(
+        m = self.matrix
+        if m.mins is None:
+            q = m.codes.float().view(self.out_features, -1, BLOCK)
+            return (m.scales[..., None] * q).view(self.out_features, -1)
+        return torch.addcmul(m.mins[..., None], m.scales[..., None], _unpack_nibbles(m.codes)).view(
             self.out_features, -1)
 
     def forward(self, x: Tensor) -> Tensor:
