@@ -1,5 +1,6 @@
 """The engine's CPU kernels (`csrc/cpu_kernels.cpp`: packed-weight products, decode attention over the paged
-cache), compiled once per machine and loaded with ctypes.
+cache; `csrc/decode_layer.cpp`: a whole decoder layer for decoding rows), compiled once per machine into one
+library and loaded with ctypes.
 
 The kernel is built with `-march=native`, so it uses whatever vector units the machine has (AVX2 and FMA here,
 a plain loop elsewhere) and must never move between machines: the library's name holds a digest of the source,
@@ -26,7 +27,9 @@ from torch import Tensor
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(__file__).with_name("csrc") / "cpu_kernels.cpp"
+CSRC = Path(__file__).with_name("csrc")
+SOURCES = (CSRC / "cpu_kernels.cpp", CSRC / "decode_layer.cpp")
+HEADERS = (CSRC / "cpu_kernels.h",)
 FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-std=c++17")
 
 
@@ -53,6 +56,8 @@ class PackedKernels:
         lib.gg_matmul_u4.restype = lib.gg_matmul_i8.restype = i32
         lib.gg_attention_decode.argtypes = [p, p, p, p, p, i64, i64, i64, i64, i64, ctypes.c_float, p, i32]
         lib.gg_attention_decode.restype = None
+        lib.gg_decode_layer.argtypes = [p, p, i64, p, p, p, p, p, p, p, i64, i32]
+        lib.gg_decode_layer.restype = i32
         self._lib = lib
 
     def matmul(self, x: Tensor, w: "PackedMatrix") -> Tensor:
@@ -78,6 +83,15 @@ class PackedKernels:
                                       hd ** -0.5, out.data_ptr(), torch.get_num_threads())
         return out
 
+    def decode_layer(self, layer: ctypes.Structure, x: Tensor, cos: Tensor, sin: Tensor, k_cache: Tensor,
+                     v_cache: Tensor, write: Tensor, read: Tensor, lengths: Tensor) -> None:
+        """x [B, dim] (contiguous, updated in place) through one decoder layer described by `layer`
+        (engine.decode_layer), each row decoding one token into slot write[b] of the caches."""
+        self._check(self._lib.gg_decode_layer(ctypes.byref(layer), x.data_ptr(), x.shape[0], cos.data_ptr(),
+                                              sin.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(),
+                                              write.data_ptr(), read.data_ptr(), lengths.data_ptr(), read.shape[1],
+                                              torch.get_num_threads()))
+
     @staticmethod
     def _check(status: int) -> None:
         if status:
@@ -86,7 +100,9 @@ class PackedKernels:
 
 def library_name(compiler: str) -> str:
     """The library's file name: a digest of everything its machine code depends on."""
-    digest = hashlib.sha256(SOURCE.read_bytes())
+    digest = hashlib.sha256()
+    for source in (*SOURCES, *HEADERS):
+        digest.update(source.read_bytes())
     for part in (compiler, _compiler_version(compiler), " ".join(FLAGS), platform.machine(), _cpu_flags()):
         digest.update(part.encode() + b"\0")
     return f"cpu_kernels-{digest.hexdigest()[:16]}.so"
@@ -103,9 +119,10 @@ def build(cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         partial = Path(tmp) / target.name
-        done = subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", str(partial)], capture_output=True, text=True)
+        done = subprocess.run([compiler, *FLAGS, *map(str, SOURCES), "-o", str(partial)], capture_output=True,
+                              text=True)
         if done.returncode != 0:
-            raise OSError(f"{compiler} failed on {SOURCE.name}: {done.stderr.strip()[-400:]}")
+            raise OSError(f"{compiler} failed on {CSRC}: {done.stderr.strip()[-400:]}")
         partial.replace(target)
     return target
 

@@ -12,6 +12,7 @@ from safetensors import SafetensorError, safe_open
 
 from engine.config import ModelConfig
 from engine.cpu_layout import shard_linears_for_cpu
+from engine.decode_layer import fuse_decode_layers
 from engine.devices import auto_device, auto_dtype
 from engine.errors import InvalidRequestError, ModelFileError
 from engine.gguf_file import open_gguf
@@ -70,6 +71,7 @@ def load_model(path: Path, *, device: torch.device | str | None = None, dtype: t
                                                          "built here (a C++ compiler, g++, is required)")
         if kernels is not None and (packed or quantize):
             packing = pack_linears(model, kernels, quantize)
+            fuse_decode_layers(model, kernels)
         shard_linears_for_cpu(model)  # whatever stayed dense
     suffix = f"+{quantize}" if packing is not None and packing.requantised else ""
     return LoadedModel(model=model, tokenizer=tokenizer, config=cfg, model_id=path.stem if path.is_file() else path.name,

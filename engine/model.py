@@ -2,7 +2,8 @@
 
 Q/K/V and gate/up are fused into one matrix each: on CPU a decode step is dominated by per-operator
 overhead rather than arithmetic, so fewer, larger operators are the main lever on single-stream speed.
-Compilation (torch.compile, CUDA graphs) is the caller's choice, never applied in here.
+Compilation (torch.compile, CUDA graphs) is the caller's choice, never applied in here; so is the CPU
+kernel a packed layer may be given for decode steps (engine.decode_layer), which computes this same layer.
 """
 
 from __future__ import annotations
@@ -83,8 +84,11 @@ class TransformerBlock(nn.Module):
         self.attention = Attention(cfg)
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.feed_forward = FeedForward(cfg)
+        self.decode_kernel = None  # the whole layer in one CPU kernel call, where it is packed (engine.decode_layer)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, kv: KVView | None, cache: PagedKVCache | None) -> Tensor:
+        if self.decode_kernel is not None and cache is not None and cache.kernels is not None and x.shape[1] == 1:
+            return self.decode_kernel(x, cos, sin, kv, cache)
         h = x + self.attention(self.attention_norm(x), cos, sin, kv, cache)
         return h + self.feed_forward(self.ffn_norm(h))
 

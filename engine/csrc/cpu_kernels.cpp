@@ -9,13 +9,15 @@
 // of at most 8 bits and scales of at most 16 significant bits (GGUF's are float16): the weights multiplied are
 // the very float32 numbers a dense dequantisation gives; only the order of the sums differs.
 //
-// A weight block is rebuilt once in registers and used for up to four rows of x. Output rows are handed out
+// A weight block is rebuilt once in registers and used for up to eight rows of x. Output rows are handed out
 // to threads in small chunks, dynamically, so a thread whose core another process holds takes fewer chunks
 // instead of holding the others up.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include "cpu_kernels.h"
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define GG_AVX2 1
@@ -165,19 +167,6 @@ int gg_matmul_u4(const float* x, int64_t M, int64_t K, const uint8_t* codes, con
 int gg_matmul_i8(const float* x, int64_t M, int64_t K, const int8_t* codes, const float* scales, int64_t N, float* y,
                  int threads) {
     return matmul(I8{codes, scales, K}, x, M, N, y, threads);
-}
-
-// The dense float32 matrix a packed one stands for (for products of many rows, which a dense GEMM serves best).
-void gg_dequant_u4(const uint8_t* codes, const float* scales, const float* mins, int64_t N, int64_t K, float* out,
-                   int threads) {
-    U4 w{codes, scales, mins, K};
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t b = 0; b < K / BLOCK; b++) {
-            float wb[BLOCK];
-            w.block(n, b, wb);
-            std::memcpy(out + n * K + b * BLOCK, wb, sizeof wb);
-        }
 }
 
 // Attention of one new token per row over its cached keys and values, read in place through the rows' slot

@@ -1,7 +1,8 @@
 """The default model held packed (engine.packed): its file is Q4_1 with a Q8_0 output projection, so every
 matrix is found again as its grid and multiplies as the dense float32 matrix does; int8 and int4 have nothing
-left to requantise and give the float32 answers; `goldgate generate --dtype int8|int4` runs from the CLI.
-Parity with transformers runs on the packed layout (the default) in test_parity_transformers;
+left to requantise and give the float32 answers. Decode steps through the whole-layer kernel
+(engine.decode_layer) give the logits of the layers in torch. `goldgate generate --dtype int8|int4` runs from
+the CLI. Parity with transformers runs on the packed layout (the default) in test_parity_transformers;
 docs/BENCHMARKS.md has the speed and general-v1 through `goldgate compare`."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from engine.loader import load_model
 from engine.packed import PackedLinear
 from tests.cli_helpers import run_cli
 from tests.integration.test_parity_transformers import CHATS
+from tests.paged_decode import decode_logits
 
 pytestmark = pytest.mark.model
 
@@ -38,6 +40,16 @@ def test_every_matrix_is_packed_as_found_and_computes_the_dense_logits(default_m
             want, got = (m.model(ids, positions)[0] for m in (dense, packed))
         assert (got - want).abs().max() < 1e-3
         assert torch.equal(got.argmax(-1), want.argmax(-1))
+
+
+def test_decode_steps_through_the_layer_kernel_give_the_torch_layers_logits(default_model_path, dense) -> None:
+    packed = load_model(default_model_path, device="cpu")
+    assert all(layer.decode_kernel is not None for layer in packed.model.layers)
+    assert all(layer.decode_kernel is None for layer in dense.model.layers)
+    chats = [packed.tokenizer.encode(packed.tokenizer.chat_template.render(c)) for c in CHATS[:3]]
+    fused, in_torch = decode_logits(packed, chats, steps=6), decode_logits(dense, chats, steps=6)
+    assert (fused - in_torch).abs().max() < 1e-4 * in_torch.abs().max()  # the same numbers, summed otherwise
+    assert torch.equal(fused.argmax(-1), in_torch.argmax(-1))
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int4"])

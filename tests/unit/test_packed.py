@@ -1,8 +1,9 @@
 """Packed weights (engine.packed, engine/csrc/cpu_kernels.cpp): a matrix quantised by gguf's own Q4_0, Q4_1
 and Q8_0 code is found again bit for bit, and multiplies as its dense float32 matrix does (to float32
 rounding, at every batch size the kernel tiles differently); float32 data is not mistaken for a grid;
-requantised int8 and int4 come close; decode attention read in place equals SDPA over the gathered cache;
-an engine loaded from a quantised GGUF packs every matrix yet generates what the dense layout generates."""
+requantised int8 and int4 come close; decode attention read in place equals SDPA over the gathered cache; a
+whole layer in the kernel decodes as the layer in torch; an engine loaded from a quantised GGUF packs every
+matrix yet generates what the dense layout generates."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from engine.kernels import packed_kernels
 from engine.loader import load_model
 from engine.packed import PackedLinear, grid, pack_linears, requantise_i8, requantise_u4
 from engine.paged_cache import PagedKVCache, kv_view
+from tests.paged_decode import decode_logits
 from tests.tiny_models import hf_state_dict, write_gguf
 
 GGUF_GRIDS = [(Q.Q4_0, 4), (Q.Q4_1, 4), (Q.Q8_0, 8)]
@@ -77,6 +79,18 @@ def test_requantised_weights_stay_close(kernels, requantise, tolerance) -> None:
     assert 0 < error <= tolerance
     x = torch.randn(4, 256, generator=torch.Generator().manual_seed(4))
     torch.testing.assert_close(layer(x), x @ layer.weight.T, atol=1e-4, rtol=1e-4)
+
+
+def test_a_layer_in_the_kernel_decodes_as_the_layer_in_torch(tmp_path) -> None:
+    path = write_gguf(tmp_path / "q4_1.gguf", hf_state_dict(seed=5), qtype=Q.Q4_1)
+    fused, in_torch = load_model(path, device="cpu"), load_model(path, device="cpu")
+    assert all(layer.decode_kernel is not None for layer in fused.model.layers)
+    for layer in in_torch.model.layers:
+        layer.decode_kernel = None
+    prompts = [[1, 2, 3, 4, 5], list(range(10, 40)), [7]]  # rows at different lengths, across block boundaries
+    for rows in (prompts, prompts + [[1 + i, 3] for i in range(130)]):  # enough rows to share the SiLU out
+        want = decode_logits(in_torch, rows, steps=5)
+        assert (decode_logits(fused, rows, steps=5) - want).abs().max() <= 1e-5 * want.abs().max()
 
 
 @pytest.mark.parametrize("lengths", [[1], [37], [5, 16, 33]], ids=str)
