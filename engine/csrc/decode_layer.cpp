@@ -72,7 +72,8 @@ int gg_decode_layer(const gg_layer* layer, float* x, int64_t B, const float* cos
         for (int64_t h = 0; h < w.n_heads + w.n_kv; h++) {  // x * cos + roll(x, hd / 2) * sin
             const float* v = row + h * hd;
             float* to = h < w.n_heads ? q.data() + (b * w.n_heads + h) * hd : key_slot + (h - w.n_heads) * hd;
-            for (int64_t i = 0; i < hd; i++) to[i] = v[i] * c[i] + v[(i + half) % hd] * s[i];
+            for (int64_t i = 0; i < half; i++) to[i] = v[i] * c[i] + v[i + half] * s[i];
+            for (int64_t i = half; i < hd; i++) to[i] = v[i] * c[i] + v[i - half] * s[i];
         }
         std::copy(row + (w.n_heads + w.n_kv) * hd, row + width, vc + write[b] * w.n_kv * hd);
     }
@@ -86,9 +87,9 @@ int gg_decode_layer(const gg_layer* layer, float* x, int64_t B, const float* cos
     const float* gu = gate_up.data();  // the buffers are this thread's: the team below reaches them by address
     float* a = act.data();
 #pragma omp parallel for num_threads(threads) schedule(static) if (B * F > 16384)
-    for (int64_t i = 0; i < B * F; i++) {
-        const float g = gu[(i / F) * 2 * F + i % F], u = gu[(i / F) * 2 * F + F + i % F];
-        a[i] = g / (1 + std::exp(-g)) * u;
+    for (int64_t b = 0; b < B; b++) {  // silu(gate) * up, with [gate, up] = gu[b]
+        const float *gate = gu + b * 2 * F, *up = gate + F;
+        for (int64_t j = 0; j < F; j++) a[b * F + j] = gate[j] / (1 + std::exp(-gate[j])) * up[j];
     }
     if (int status = multiply(w.w2, act.data(), B, out.data(), threads)) return status;
     for (int64_t i = 0; i < B * D; i++) x[i] += out[i];
