@@ -41,7 +41,7 @@ class DecodeLayer:
     def __init__(self, kernels: PackedKernels, block: torch.nn.Module) -> None:
         attn, ffn = block.attention, block.feed_forward
         norms = (block.attention_norm.weight.detach(), block.ffn_norm.weight.detach())
-        matrices = (attn.wqkv, attn.wo, ffn.w13, ffn.w2)
+        matrices = _matrices(block)
         self._alive = (norms, [m.matrix for m in matrices])  # every tensor the addresses below point into
         self._call = kernels.decode_layer
         self._layer = _Layer(norms[0].data_ptr(), norms[1].data_ptr(), *map(_Matrix.of, matrices),
@@ -59,8 +59,12 @@ class DecodeLayer:
 def fuse_decode_layers(model: torch.nn.Module, kernels: PackedKernels) -> None:
     """Give every layer whose four matrices are all packed (and contiguous norms) a DecodeLayer."""
     for block in model.layers:
-        mats = (block.attention.wqkv, block.attention.wo, block.feed_forward.w13, block.feed_forward.w2)
         norms = (block.attention_norm, block.ffn_norm)
-        if (all(isinstance(m, PackedLinear) for m in mats) and norms[0].eps == norms[1].eps
+        if (all(isinstance(m, PackedLinear) for m in _matrices(block)) and norms[0].eps == norms[1].eps
                 and all(n.weight.is_contiguous() and n.weight.dtype == torch.float32 for n in norms)):
             block.decode_kernel = DecodeLayer(kernels, block)
+
+
+def _matrices(block: torch.nn.Module) -> tuple[torch.nn.Module, ...]:
+    """A layer's four matrices, in the order csrc/decode_layer.cpp's gg_layer holds them."""
+    return block.attention.wqkv, block.attention.wo, block.feed_forward.w13, block.feed_forward.w2
